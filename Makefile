@@ -1,0 +1,33 @@
+# Manifestor: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+CONFIG ?=
+
+.PHONY: setup build release run test bench bench-render clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(SWIFT) build
+
+release: setup
+	$(SWIFT) build -c release
+
+# Serves on 127.0.0.1:8080 against a local bare repository seeded from gitops-skeleton/
+# (the embedded default), or against CONFIG when given: make run CONFIG=manifestor.yaml
+run: build
+	.build/debug/manifestor serve $(if $(CONFIG),--config $(CONFIG),)
+
+test: build
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: release
+	.build/release/manifestor-bench
+
+bench-render: release
+	.build/release/manifestor bench-render
+
+clean:
+	rm -rf .build .venv

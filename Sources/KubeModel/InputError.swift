@@ -1,0 +1,15 @@
+/// Input that breaks a rule: it names the field and the rule, and is raised before anything
+/// is rendered or written.
+public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A stable, machine-readable code such as `invalid_task_id`.
+    public var code: String
+    /// Where the bad value came from: `taskId`, `images.backend`, `templates/services/x.yaml: port`.
+    public var field: String
+    public var rule: String
+
+    public init(code: String, field: String, rule: String) {
+        self.code = code; self.field = field; self.rule = rule
+    }
+
+    public var description: String { "\(field): \(rule)" }
+}
