@@ -54,8 +54,9 @@ let package = Package(
         .executableTarget(
             name: "manifestor",
             dependencies: [
-                "KubeModel", "Templates", "ArgoCD",
+                "KubeModel", "Templates", "ArgoCD", "GitStore", "GitOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "GitStoreTests", dependencies: ["GitStore"]),

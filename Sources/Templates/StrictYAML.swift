@@ -7,8 +7,8 @@ import Yams
 /// Decoding catches missing and mistyped keys; unknown keys are found by encoding the decoded
 /// value again and looking for every key of the input in it: a key that did not survive the
 /// round trip is one the type does not have.
-enum StrictYAML {
-    static func decode<T: Codable>(_ type: T.Type, file: URL) throws -> T {
+public enum StrictYAML {
+    public static func decode<T: Codable>(_ type: T.Type, file: URL) throws -> T {
         let text: String
         do {
             text = try String(contentsOf: file, encoding: .utf8)
@@ -18,7 +18,7 @@ enum StrictYAML {
         return try decode(type, yaml: text, source: file.path)
     }
 
-    static func decode<T: Codable>(_ type: T.Type, yaml: String, source: String) throws -> T {
+    public static func decode<T: Codable>(_ type: T.Type, yaml: String, source: String) throws -> T {
         func fail(_ path: String, _ rule: String) -> InputError {
             InputError(code: "invalid_catalog", field: path.isEmpty ? source : "\(source): \(path)", rule: rule)
         }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import GitOps
+import GitStore
 import KubeModel
+import Logging
 
 @main
 struct Manifestor: AsyncParsableCommand {
@@ -8,12 +11,13 @@ struct Manifestor: AsyncParsableCommand {
         commandName: "manifestor",
         abstract: "Renders Kubernetes manifests for AiWorker's environments and commits them to the gitops repository.",
         version: "0.1.0",
-        subcommands: [Render.self]
+        subcommands: [Render.self, Init.self, DeployPreview.self, DeletePreview.self]
     )
 
     /// Exit statuses scripts rely on: 0 success (also "unchanged"), 1 bad input, 2 when git or
     /// the registry could not be reached.
     static func main() async {
+        bootstrapLogging()
         do {
             var command = try parseAsRoot()
             if var command = command as? AsyncParsableCommand {
@@ -35,6 +39,11 @@ struct Manifestor: AsyncParsableCommand {
             FileHandle.standardError.write(Data(("error: \(input.description)\n").utf8))
             Foundation.exit(1)
         }
+        if let status = failureStatus(error) {
+            let line = String(describing: error).split(separator: "\n").first.map(String.init) ?? "error"
+            FileHandle.standardError.write(Data(("error: \(line)\n").utf8))
+            Foundation.exit(status)
+        }
         let code = Self.exitCode(for: error)
         if code == .success {
             Self.exit(withError: error as Error?)
@@ -55,4 +64,29 @@ struct Manifestor: AsyncParsableCommand {
 struct CommandFailure: Error {
     var status: Int32
     var message: String
+}
+
+/// 2 when git or the registry could not be reached, 1 for what the caller must fix.
+func failureStatus(_ error: Error) -> Int32? {
+    switch error {
+    case is UnavailableError: return 2
+    case is NotFoundError: return 1
+    case let git as GitError:
+        switch git.kind {
+        case .unreachable, .authentication, .certificate, .locked, .refused: return 2
+        default: return 1
+        }
+    default: return nil
+    }
+}
+
+/// Logs go to stderr, so that stdout carries only what scripts read. The level comes from
+/// MANIFESTOR_LOG_LEVEL (default: warning for commands; `serve` raises it to info).
+func bootstrapLogging(defaultLevel: Logger.Level = .warning) {
+    let level = ProcessInfo.processInfo.environment["MANIFESTOR_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
 }

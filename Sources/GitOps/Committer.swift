@@ -1,0 +1,320 @@
+import Foundation
+import GitStore
+import KubeModel
+import Logging
+import Metrics
+import Templates
+
+/// What a caller gets back: its own commit, or the current tip and `changed: false`.
+public struct CommitOutcome<Answer: Sendable>: Sendable {
+    public var commit: ObjectID?
+    public var changed: Bool
+    public var answer: Answer
+    /// The subject of the commit this operation made (or would have made).
+    public var subject: String
+}
+
+/// The remote could not be reached or kept refusing: worth retrying later (503).
+public struct UnavailableError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var retryAfterSeconds: Int
+    public var description: String { message }
+}
+
+/// The committer of one branch. Operations are queued; a single git thread takes everything
+/// queued as one batch, applies each operation as its own commit on the tip, and pushes the
+/// batch once. A refused push (someone else moved the branch) leads to a fetch, a re-run of
+/// the whole batch on the new tip, and a bounded retry with jittered backoff, so no
+/// acknowledged operation is ever dropped or overwritten.
+public final class Committer: @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var remote: RemoteOptions
+        public var branch: String
+        public var cacheDirectory: URL
+        public var author: (name: String, email: String)
+        public var maxPushAttempts: Int
+        public var maxBatch: Int
+        public var lockTimeoutSeconds: Double
+
+        public init(remote: RemoteOptions, branch: String, cacheDirectory: URL, author: (name: String, email: String),
+                    maxPushAttempts: Int = 8, maxBatch: Int = 256, lockTimeoutSeconds: Double = 120) {
+            self.remote = remote; self.branch = branch; self.cacheDirectory = cacheDirectory; self.author = author
+            self.maxPushAttempts = maxPushAttempts; self.maxBatch = maxBatch; self.lockTimeoutSeconds = lockTimeoutSeconds
+        }
+
+        public init(config: ManifestorConfig) {
+            self.init(remote: config.remote, branch: config.branch, cacheDirectory: config.cacheDirectory,
+                      author: (config.author.name, config.author.email), maxPushAttempts: config.repository.maxPushAttempts ?? 8)
+        }
+    }
+
+    public let settings: Settings
+    private let catalog: @Sendable () throws -> Catalog
+    private let clock: @Sendable () -> Date
+    private let logger: Logger
+    private let queue: DispatchQueue
+    private let lock = NSLock()
+    private var pending: [Pending] = []
+    private var draining = false
+    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    private var repository: Repository?
+    /// Set once the remote has answered a fetch or push.
+    private var reachedRemote = false
+
+    private let commitsCounter = Counter(label: "manifestor_commits_total")
+    private let pushesCounter = Counter(label: "manifestor_pushes_total")
+    private let pushRetriesCounter = Counter(label: "manifestor_push_retries_total")
+    private let fetchesCounter = Counter(label: "manifestor_fetches_total")
+    private let batchSizes = Recorder(label: "manifestor_batch_size")
+
+    public var trackingRef: String { "refs/remotes/origin/\(settings.branch)" }
+
+    public init(settings: Settings, catalog: @escaping @Sendable () throws -> Catalog, clock: @escaping @Sendable () -> Date = Date.init,
+                logger: Logger = Logger(label: "manifestor.committer")) {
+        self.settings = settings
+        self.catalog = catalog
+        self.clock = clock
+        self.logger = logger
+        self.queue = DispatchQueue(label: "manifestor.git.\(settings.branch)", qos: .userInitiated)
+    }
+
+    // MARK: - Submitting
+
+    /// Queues `operation`, and answers once its commit is on the remote (or it changed nothing).
+    public func submit<Op: GitOperation>(_ operation: Op) async throws -> CommitOutcome<Op.Answer> {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<CommitOutcome<Op.Answer>, Error>) in
+            let item = Pending(
+                name: operation.name,
+                plan: { tree, context in
+                    let plan = try operation.plan(tree, context)
+                    return ErasedPlan(changes: plan.changes, message: plan.message, answer: plan.answer)
+                },
+                complete: { result in
+                    switch result {
+                    case .success(let done):
+                        continuation.resume(returning: CommitOutcome(commit: done.commit, changed: done.changed, answer: done.answer as! Op.Answer, subject: done.subject))
+                    case .failure(let error):
+                        continuation.resume(throwing: error)
+                    }
+                })
+            enqueue(item)
+        }
+    }
+
+    /// Runs `body` on the git thread with the repository and the tip, fetching first when
+    /// `refresh` is set (readers that must see other writers' commits).
+    public func read<T: Sendable>(refresh: Bool = true, _ body: @escaping @Sendable (TreeSnapshot) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+            queue.async { [self] in
+                do {
+                    let value = try withCacheLock { repo in
+                        let known = try repo.lookupReference(trackingRef)
+                        if refresh || known == nil { try fetch(repo) }
+                        return try body(TreeSnapshot(repository: repo, commit: try repo.lookupReference(trackingRef)))
+                    }
+                    continuation.resume(returning: value)
+                } catch {
+                    continuation.resume(throwing: mapGitError(error))
+                }
+            }
+        }
+    }
+
+    /// Whether the remote has answered at least once (readiness).
+    public var isReady: Bool { lock.withLock { reachedRemote } }
+
+    /// Checks the remote now (for `/readyz` before the first write).
+    public func probe() async -> Bool {
+        (try? await read(refresh: true) { _ in true }) ?? false
+    }
+
+    /// Waits until everything queued so far has been answered.
+    public func drain() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = lock.withLock { () -> Bool in
+                if pending.isEmpty && !draining { return true }
+                idleWaiters.append(continuation)
+                return false
+            }
+            if idle { continuation.resume() }
+        }
+    }
+
+    private func enqueue(_ item: Pending) {
+        let start = lock.withLock { () -> Bool in
+            pending.append(item)
+            if draining { return false }
+            draining = true
+            return true
+        }
+        if start { queue.async { [self] in drainLoop() } }
+    }
+
+    private func drainLoop() {
+        while true {
+            let batch = lock.withLock { () -> [Pending] in
+                let take = Array(pending.prefix(settings.maxBatch))
+                pending.removeFirst(take.count)
+                if take.isEmpty {
+                    draining = false
+                }
+                return take
+            }
+            if batch.isEmpty {
+                let waiters = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
+                    defer { idleWaiters = [] }
+                    return idleWaiters
+                }
+                waiters.forEach { $0.resume() }
+                return
+            }
+            process(batch)
+        }
+    }
+
+    // MARK: - One batch
+
+    private func process(_ batch: [Pending]) {
+        batchSizes.record(batch.count)
+        let context: OperationContext
+        do {
+            context = OperationContext(catalog: try catalog(), now: clock())
+        } catch {
+            batch.forEach { $0.complete(.failure(error)) }
+            return
+        }
+        do {
+            try withCacheLock { repo in try commitAndPush(batch, repo: repo, context: context) }
+        } catch {
+            let mapped = mapGitError(error)
+            logger.warning("batch failed", metadata: ["operations": "\(batch.count)", "error": "\(mapped)"])
+            batch.forEach { $0.complete(.failure(mapped)) }
+        }
+    }
+
+    private func commitAndPush(_ batch: [Pending], repo: Repository, context: OperationContext) throws {
+        var tip = try repo.lookupReference(trackingRef)
+        if tip == nil { try fetch(repo); tip = try repo.lookupReference(trackingRef) }
+        for attempt in 1...settings.maxPushAttempts {
+            var head = tip
+            var results: [Result<Done, Error>] = []
+            for item in batch {
+                do {
+                    let plan = try item.plan(TreeSnapshot(repository: repo, commit: head), context)
+                    let now = context.now
+                    let signature = Signature(name: settings.author.name, email: settings.author.email, date: now)
+                    if !plan.changes.isEmpty,
+                       let commit = try repo.makeCommit(parent: head, changes: plan.changes, author: signature, committer: signature, message: plan.message.text) {
+                        head = commit
+                        results.append(.success(Done(commit: commit, changed: true, answer: plan.answer, subject: plan.message.subject)))
+                    } else {
+                        results.append(.success(Done(commit: head, changed: false, answer: plan.answer, subject: plan.message.subject)))
+                    }
+                } catch let error as GitError where error.kind != .invalidInput {
+                    throw error
+                } catch {
+                    results.append(.failure(error))
+                }
+            }
+            if head == tip {
+                zip(batch, results).forEach { $0.complete($1) }
+                return
+            }
+            do {
+                pushesCounter.increment()
+                try repo.push(settings.remote, refspecs: ["\(head!.hex):refs/heads/\(settings.branch)"])
+                markReached()
+                try repo.updateReference(trackingRef, to: head!, expected: tip, message: "manifestor: pushed batch")
+                commitsCounter.increment(by: results.filter { (try? $0.get().changed) == true }.count)
+                logger.info("pushed", metadata: ["commit": "\(head!.hex)", "operations": "\(batch.count)", "attempt": "\(attempt)"])
+                zip(batch, results).forEach { $0.complete($1) }
+                return
+            } catch let error as GitError where error.kind == .refused {
+                markReached()
+                pushRetriesCounter.increment()
+                logger.notice("push refused; re-running on the new tip", metadata: ["attempt": "\(attempt)", "reason": "\(error.message)"])
+                if attempt == settings.maxPushAttempts { break }
+                Thread.sleep(forTimeInterval: backoff(attempt: attempt))
+                try fetch(repo)
+                tip = try repo.lookupReference(trackingRef)
+            }
+        }
+        throw UnavailableError(message: "the remote kept refusing the push after \(settings.maxPushAttempts) attempts", retryAfterSeconds: 2)
+    }
+
+    /// Exponential backoff with full jitter: 25 ms, 50 ms, ... capped at 1.6 s.
+    private func backoff(attempt: Int) -> TimeInterval {
+        let cap = min(1.6, 0.025 * pow(2.0, Double(attempt - 1)))
+        return Double.random(in: cap / 2...cap)
+    }
+
+    private func markReached() { lock.withLock { reachedRemote = true } }
+
+    private func fetch(_ repo: Repository) throws {
+        fetchesCounter.increment()
+        try repo.fetch(settings.remote, refspecs: ["+refs/heads/\(settings.branch):\(trackingRef)"])
+        markReached()
+        // A branch that vanished from the remote leaves no stale tip behind.
+    }
+
+    // MARK: - The cache
+
+    /// Runs `body` holding the cache's file lock, with the repository opened (or rebuilt when
+    /// a killed process left it unusable).
+    private func withCacheLock<T>(_ body: (Repository) throws -> T) throws -> T {
+        let fm = FileManager.default
+        try fm.createDirectory(at: settings.cacheDirectory, withIntermediateDirectories: true)
+        let lockFile = settings.cacheDirectory.appendingPathComponent("manifestor.lock").path
+        let cacheLock = try CacheLock.acquire(path: lockFile, timeoutSeconds: settings.lockTimeoutSeconds)
+        defer { cacheLock.release() }
+        let repo = try openRepository()
+        return try body(repo)
+    }
+
+    private func openRepository() throws -> Repository {
+        if let repository { return repository }
+        let path = settings.cacheDirectory.appendingPathComponent("repo.git").path
+        do {
+            let repo = try Repository.openOrCreateBare(at: path)
+            _ = try repo.lookupReference(trackingRef)
+            repository = repo
+            return repo
+        } catch {
+            // The cache is only a copy of the remote: rebuild it.
+            logger.warning("cache unusable, rebuilding", metadata: ["path": "\(path)", "error": "\(error)"])
+            try? FileManager.default.removeItem(atPath: path)
+            let repo = try Repository.openOrCreateBare(at: path)
+            repository = repo
+            return repo
+        }
+    }
+
+    private func mapGitError(_ error: Error) -> Error {
+        guard let git = error as? GitError else { return error }
+        switch git.kind {
+        case .unreachable, .locked:
+            return UnavailableError(message: "git remote unavailable: \(git.message)", retryAfterSeconds: 5)
+        default:
+            return git
+        }
+    }
+}
+
+private struct ErasedPlan {
+    var changes: [TreeChange]
+    var message: CommitMessage
+    var answer: any Sendable
+}
+
+private struct Done {
+    var commit: ObjectID?
+    var changed: Bool
+    var answer: any Sendable
+    var subject: String
+}
+
+private struct Pending {
+    var name: String
+    var plan: (TreeSnapshot, OperationContext) throws -> ErasedPlan
+    var complete: (Result<Done, Error>) -> Void
+}

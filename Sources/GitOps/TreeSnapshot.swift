@@ -1,0 +1,56 @@
+import Foundation
+import GitStore
+
+/// Read access to the repository at one commit (the tip an operation runs on).
+/// Used only on the committer's git thread.
+public struct TreeSnapshot {
+    let repository: Repository
+    /// nil for a branch that does not exist yet (an empty tree).
+    public let commit: ObjectID?
+
+    init(repository: Repository, commit: ObjectID?) {
+        self.repository = repository
+        self.commit = commit
+    }
+
+    public func blob(_ path: String) throws -> Data? {
+        guard let commit else { return nil }
+        return try repository.blob(commit: commit, path: path)
+    }
+
+    public func text(_ path: String) throws -> String? {
+        try blob(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Files directly or indirectly under `directory`, keyed by path relative to it.
+    public func files(under directory: String) throws -> [String: Data] {
+        guard let commit else { return [:] }
+        return try repository.files(commit: commit, under: directory)
+    }
+
+    public func entries(_ directory: String) throws -> [TreeEntry] {
+        guard let commit else { return [] }
+        return try repository.entries(commit: commit, path: directory)
+    }
+
+    public func treeID(_ path: String) throws -> ObjectID? {
+        guard let commit else { return nil }
+        return try repository.treeID(commit: commit, path: path)
+    }
+
+    /// The changes that make `directory` hold exactly `files`: upserts for new or changed
+    /// files, deletes for files no longer rendered (only `*.yaml` when `keepOthers`).
+    public func syncChanges(directory: String, to files: [String: String], keepOthers: Bool = false) throws -> [TreeChange] {
+        let existing = try self.files(under: directory)
+        var changes: [TreeChange] = []
+        for (name, content) in files.sorted(by: { $0.key < $1.key }) {
+            let data = Data(content.utf8)
+            if existing[name] != data { changes.append(.upsert(path: "\(directory)/\(name)", content: data)) }
+        }
+        for name in existing.keys.sorted() where files[name] == nil {
+            if keepOthers && !name.hasSuffix(".yaml") { continue }
+            changes.append(.delete(path: "\(directory)/\(name)"))
+        }
+        return changes
+    }
+}
