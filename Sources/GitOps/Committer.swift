@@ -2,7 +2,6 @@ import Foundation
 import GitStore
 import KubeModel
 import Logging
-import Metrics
 import Templates
 
 /// What a caller gets back: its own commit, or the current tip and `changed: false`.
@@ -61,17 +60,14 @@ public final class Committer: @unchecked Sendable {
     /// Set once the remote has answered a fetch or push.
     private var reachedRemote = false
 
-    private let commitsCounter = Counter(label: "manifestor_commits_total")
-    private let pushesCounter = Counter(label: "manifestor_pushes_total")
-    private let pushRetriesCounter = Counter(label: "manifestor_push_retries_total")
-    private let fetchesCounter = Counter(label: "manifestor_fetches_total")
-    private let batchSizes = Recorder(label: "manifestor_batch_size")
+    private let metrics: any CommitterMetrics
 
     public var trackingRef: String { "refs/remotes/origin/\(settings.branch)" }
 
     public init(settings: Settings, catalog: @escaping @Sendable () throws -> Catalog, clock: @escaping @Sendable () -> Date = Date.init,
-                logger: Logger = Logger(label: "manifestor.committer")) {
+                logger: Logger = Logger(label: "manifestor.committer"), metrics: any CommitterMetrics = NoCommitterMetrics()) {
         self.settings = settings
+        self.metrics = metrics
         self.catalog = catalog
         self.clock = clock
         self.logger = logger
@@ -175,7 +171,7 @@ public final class Committer: @unchecked Sendable {
     // MARK: - One batch
 
     private func process(_ batch: [Pending]) {
-        batchSizes.record(batch.count)
+        metrics.batch(size: batch.count)
         let context: OperationContext
         do {
             context = OperationContext(catalog: try catalog(), now: clock())
@@ -221,17 +217,17 @@ public final class Committer: @unchecked Sendable {
                 return
             }
             do {
-                pushesCounter.increment()
+                metrics.pushed()
                 try repo.push(settings.remote, refspecs: ["\(head!.hex):refs/heads/\(settings.branch)"])
                 markReached()
                 try repo.updateReference(trackingRef, to: head!, expected: tip, message: "manifestor: pushed batch")
-                commitsCounter.increment(by: results.filter { (try? $0.get().changed) == true }.count)
+                metrics.committed(results.filter { (try? $0.get().changed) == true }.count)
                 logger.info("pushed", metadata: ["commit": "\(head!.hex)", "operations": "\(batch.count)", "attempt": "\(attempt)"])
                 zip(batch, results).forEach { $0.complete($1) }
                 return
             } catch let error as GitError where error.kind == .refused {
                 markReached()
-                pushRetriesCounter.increment()
+                metrics.pushRefused()
                 logger.notice("push refused; re-running on the new tip", metadata: ["attempt": "\(attempt)", "reason": "\(error.message)"])
                 if attempt == settings.maxPushAttempts { break }
                 Thread.sleep(forTimeInterval: backoff(attempt: attempt))
@@ -251,7 +247,7 @@ public final class Committer: @unchecked Sendable {
     private func markReached() { lock.withLock { reachedRemote = true } }
 
     private func fetch(_ repo: Repository) throws {
-        fetchesCounter.increment()
+        metrics.fetched()
         try repo.fetch(settings.remote, refspecs: ["+refs/heads/\(settings.branch):\(trackingRef)"])
         markReached()
         // A branch that vanished from the remote leaves no stale tip behind.
@@ -317,4 +313,22 @@ private struct Pending {
     var name: String
     var plan: (TreeSnapshot, OperationContext) throws -> ErasedPlan
     var complete: (Result<Done, Error>) -> Void
+}
+
+/// What the committer reports; the server exports it as Prometheus metrics.
+public protocol CommitterMetrics: Sendable {
+    func batch(size: Int)
+    func pushed()
+    func pushRefused()
+    func committed(_ count: Int)
+    func fetched()
+}
+
+public struct NoCommitterMetrics: CommitterMetrics {
+    public init() {}
+    public func batch(size: Int) {}
+    public func pushed() {}
+    public func pushRefused() {}
+    public func committed(_ count: Int) {}
+    public func fetched() {}
 }

@@ -93,6 +93,7 @@ public struct SeedRepository: GitOperation {
     public init(skeleton: URL, requestedBy: String = defaultRequester) throws {
         var files: [String: Data] = [:]
         let fm = FileManager.default
+        let skeleton = skeleton.resolvingSymlinksInPath()
         guard let walker = fm.enumerator(at: skeleton, includingPropertiesForKeys: [.isRegularFileKey]) else {
             throw InputError(code: "invalid_skeleton", field: skeleton.path, rule: "folder not found")
         }

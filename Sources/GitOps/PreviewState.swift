@@ -95,3 +95,13 @@ enum ManifestReader {
         try tree.entries("preview").filter { $0.isTree && $0.name.hasPrefix("task-") }.map { String($0.name.dropFirst(5)) }
     }
 }
+
+/// The preview of one task at a tree, or nil.
+public func previewState(taskID: String, tree: TreeSnapshot, domain: String) throws -> PreviewState? {
+    try ManifestReader.preview(taskID: taskID, tree: tree, domain: domain)
+}
+
+/// Every preview at a tree, in task id order.
+public func allPreviews(tree: TreeSnapshot, domain: String) throws -> [PreviewState] {
+    try ManifestReader.previewTaskIDs(tree: tree).sorted().compactMap { try ManifestReader.preview(taskID: $0, tree: tree, domain: domain) }
+}

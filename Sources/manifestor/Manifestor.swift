@@ -11,13 +11,13 @@ struct Manifestor: AsyncParsableCommand {
         commandName: "manifestor",
         abstract: "Renders Kubernetes manifests for AiWorker's environments and commits them to the gitops repository.",
         version: "0.1.0",
-        subcommands: [Render.self, Init.self, DeployPreview.self, DeletePreview.self]
+        subcommands: [Render.self, Init.self, DeployPreview.self, DeletePreview.self, Serve.self, Token.self]
     )
 
     /// Exit statuses scripts rely on: 0 success (also "unchanged"), 1 bad input, 2 when git or
     /// the registry could not be reached.
     static func main() async {
-        bootstrapLogging()
+        bootstrapLogging(defaultLevel: CommandLine.arguments.dropFirst().first == "serve" ? .info : .warning)
         do {
             var command = try parseAsRoot()
             if var command = command as? AsyncParsableCommand {

@@ -1,0 +1,39 @@
+import Foundation
+import GitOps
+import Logging
+import Templates
+
+/// What the routes need: the committer of the branch, the catalog, the registry and limits.
+public final class ManifestorService: Sendable {
+    public let committer: Committer
+    public let metrics: ServerMetrics
+    public let registry: RegistryClient?
+    public let maxBodyBytes: Int
+    /// Fetch before every read, so readers see other writers' commits.
+    public let refreshReads: Bool
+    public let config: ManifestorConfig
+    private let loadCatalog: @Sendable () throws -> Catalog
+
+    public init(config: ManifestorConfig, catalog: @escaping @Sendable () throws -> Catalog, metrics: ServerMetrics = ServerMetrics(),
+                clock: @escaping @Sendable () -> Date = Date.init, logger: Logger = Logger(label: "manifestor")) {
+        self.config = config
+        self.metrics = metrics
+        self.loadCatalog = catalog
+        self.committer = Committer(settings: Committer.Settings(config: config), catalog: catalog, clock: clock, logger: logger, metrics: metrics)
+        self.maxBodyBytes = config.server.maxBodyBytes ?? 64 * 1024
+        self.refreshReads = true
+        if let r = config.registry, let url = URL(string: r.url) {
+            registry = RegistryClient(baseURL: url, username: r.username, password: config.registryPassword)
+        } else {
+            registry = nil
+        }
+    }
+
+    public func catalog() throws -> Catalog { try loadCatalog() }
+
+    /// Tags resolved to digests when a registry is configured.
+    func pin(images: [String: String], field: String) async throws -> (images: [String: String], tags: [String: String]) {
+        guard let registry else { return (images, [:]) }
+        return try await registry.pin(images, field: field)
+    }
+}

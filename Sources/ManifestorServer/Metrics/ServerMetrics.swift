@@ -1,0 +1,68 @@
+import Foundation
+import GitOps
+import Hummingbird
+import Prometheus
+
+/// The server's Prometheus registry: its own, so several servers can live in one process.
+public final class ServerMetrics: CommitterMetrics, @unchecked Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    private let commits: Counter
+    private let pushes: Counter
+    private let pushRetries: Counter
+    private let fetches: Counter
+    private let batchSizes: ValueHistogram
+    let livePreviews: Gauge
+
+    public init() {
+        commits = registry.makeCounter(name: "manifestor_commits_total", help: "Commits pushed, one per operation that changed something.")
+        pushes = registry.makeCounter(name: "manifestor_pushes_total", help: "Pushes attempted, one per batch and retry.")
+        pushRetries = registry.makeCounter(name: "manifestor_push_retries_total", help: "Pushes the remote refused, each followed by a fetch and a re-run.")
+        fetches = registry.makeCounter(name: "manifestor_fetches_total", help: "Fetches from the remote.")
+        batchSizes = registry.makeValueHistogram(name: "manifestor_batch_size", buckets: [1, 2, 5, 10, 20, 50, 100, 200],
+                                                 help: "Operations per batch.")
+        livePreviews = registry.makeGauge(name: "manifestor_live_previews", help: "Preview directories at the tip.")
+    }
+
+    public func batch(size: Int) { batchSizes.record(Double(size)) }
+    public func pushed() { pushes.increment() }
+    public func pushRefused() { pushRetries.increment() }
+    public func committed(_ count: Int) { commits.increment(by: Int64(count)) }
+    public func fetched() { fetches.increment() }
+
+    func requestFinished(route: String, method: String, status: Int, seconds: Double) {
+        let labels = [("route", route), ("method", method), ("status", String(status))]
+        registry.makeCounter(name: "manifestor_http_requests_total", labels: labels, help: "HTTP requests by route, method and status.").increment()
+        registry.makeValueHistogram(name: "manifestor_http_request_duration_seconds", labels: labels,
+                                    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+                                    help: "HTTP request latency by route, method and status.").record(seconds)
+    }
+
+    public func render() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+/// Counts requests and their latency per route and status.
+struct RequestMetricsMiddleware: RouterMiddleware {
+    typealias Context = ManifestorContext
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        func seconds() -> Double {
+            let d = ContinuousClock.now - start
+            return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        }
+        do {
+            let response = try await next(request, context)
+            metrics.requestFinished(route: context.endpointPath ?? "unknown", method: request.method.rawValue, status: response.status.code, seconds: seconds())
+            return response
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            metrics.requestFinished(route: context.endpointPath ?? "unknown", method: request.method.rawValue, status: status, seconds: seconds())
+            throw error
+        }
+    }
+}

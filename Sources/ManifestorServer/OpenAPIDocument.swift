@@ -1,0 +1,435 @@
+/// The OpenAPI 3.1 document of the API, served at `/openapi.yaml`. A test checks that it is
+/// valid and that every route the server registers is in it.
+enum OpenAPIDocument {
+    static let yaml = #"""
+openapi: 3.1.0
+info:
+  title: Manifestor
+  version: 0.1.0
+  description: |
+    Renders Kubernetes manifests for AiWorker's preview, staging and production environments and
+    commits them to the aiworker-gitops repository. Every write is one commit; concurrent writes
+    are batched into one push. Roles: reader < deployer < release-manager.
+servers:
+  - url: http://127.0.0.1:8080
+security:
+  - bearer: []
+paths:
+  /api/tasks/{id}/deploy-preview:
+    post:
+      operationId: deployPreview
+      summary: Render and commit preview/task-{id}/ (deployer)
+      parameters:
+        - $ref: '#/components/parameters/TaskId'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/DeployPreviewRequest'
+      responses:
+        '200':
+          description: Nothing changed (an identical re-deploy); no commit was made.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Preview'}
+        '201':
+          description: A commit was made and pushed.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Preview'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '413': {$ref: '#/components/responses/Error'}
+        '422': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /api/tasks/{id}/preview:
+    get:
+      operationId: getPreview
+      summary: The preview of a task (reader)
+      parameters:
+        - $ref: '#/components/parameters/TaskId'
+      responses:
+        '200':
+          description: The preview.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Preview'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+    delete:
+      operationId: deletePreview
+      summary: Remove preview/task-{id}/ in one commit (deployer)
+      parameters:
+        - $ref: '#/components/parameters/TaskId'
+      responses:
+        '200':
+          description: The commit that removed the preview.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/CommitAnswer'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /api/previews:
+    get:
+      operationId: listPreviews
+      summary: All previews with their images and expiry (reader)
+      responses:
+        '200':
+          description: The previews.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [previews, count]
+                properties:
+                  previews:
+                    type: array
+                    items: {$ref: '#/components/schemas/Preview'}
+                  count: {type: integer}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /api/environments/staging/deploy:
+    post:
+      operationId: deployStaging
+      summary: Re-render staging/ with the given images (deployer)
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/DeployEnvironmentRequest'}
+      responses:
+        '200':
+          description: Nothing changed.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/EnvironmentAnswer'}
+        '201':
+          description: A commit was made and pushed.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/EnvironmentAnswer'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '413': {$ref: '#/components/responses/Error'}
+        '422': {$ref: '#/components/responses/Error'}
+        '501': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /api/promote:
+    post:
+      operationId: promote
+      summary: Promote what one environment runs to the next (release-manager)
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/PromoteRequest'}
+      responses:
+        '200':
+          description: Nothing differed, or the review branch was pushed.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/PromoteAnswer'}
+        '201':
+          description: A commit was made and pushed.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/PromoteAnswer'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
+        '413': {$ref: '#/components/responses/Error'}
+        '422': {$ref: '#/components/responses/Error'}
+        '501': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /api/environments/{env}/rollback:
+    post:
+      operationId: rollback
+      summary: A new commit restoring an environment's earlier state (release-manager)
+      parameters:
+        - $ref: '#/components/parameters/Environment'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/RollbackRequest'}
+      responses:
+        '200':
+          description: Nothing changed.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/EnvironmentAnswer'}
+        '201':
+          description: A commit was made and pushed.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/EnvironmentAnswer'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
+        '413': {$ref: '#/components/responses/Error'}
+        '422': {$ref: '#/components/responses/Error'}
+        '501': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /api/environments/{env}:
+    get:
+      operationId: getEnvironment
+      summary: The images an environment runs and its last commit (reader)
+      parameters:
+        - $ref: '#/components/parameters/Environment'
+      responses:
+        '200':
+          description: The environment.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/EnvironmentAnswer'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
+        '501': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /api/environments/{env}/history:
+    get:
+      operationId: getHistory
+      summary: Past operations on an environment, newest first (reader)
+      parameters:
+        - $ref: '#/components/parameters/Environment'
+      responses:
+        '200':
+          description: The history.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/History'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
+        '501': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /healthz:
+    get:
+      operationId: healthz
+      summary: Liveness
+      security: []
+      responses:
+        '200':
+          description: The process is alive.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Status'}
+  /readyz:
+    get:
+      operationId: readyz
+      summary: Readiness (the git remote has been reached)
+      security: []
+      responses:
+        '200':
+          description: Ready.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Status'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /metrics:
+    get:
+      operationId: metrics
+      summary: Prometheus metrics
+      security: []
+      responses:
+        '200':
+          description: Prometheus text format.
+          content:
+            text/plain:
+              schema: {type: string}
+  /openapi.yaml:
+    get:
+      operationId: openapi
+      summary: This document
+      security: []
+      responses:
+        '200':
+          description: The OpenAPI document.
+          content:
+            application/yaml:
+              schema: {type: string}
+components:
+  securitySchemes:
+    bearer:
+      type: http
+      scheme: bearer
+  parameters:
+    TaskId:
+      name: id
+      in: path
+      required: true
+      description: The task id.
+      schema:
+        type: string
+        pattern: '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$'
+    Environment:
+      name: env
+      in: path
+      required: true
+      schema:
+        type: string
+        enum: [staging, production]
+  responses:
+    Error:
+      description: An error, naming the field and the rule.
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/Error'}
+    Unavailable:
+      description: The git remote or the registry can't be reached; retry after the given seconds.
+      headers:
+        Retry-After:
+          schema: {type: integer}
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/Error'}
+  schemas:
+    Images:
+      type: object
+      description: Service name → OCI image reference.
+      additionalProperties:
+        type: string
+        maxLength: 512
+    DeployPreviewRequest:
+      type: object
+      additionalProperties: false
+      required: [images]
+      properties:
+        images: {$ref: '#/components/schemas/Images'}
+        ttl:
+          type: string
+          description: Time to live such as 7d or 12h.
+          pattern: '^[1-9][0-9]{0,6}[smhd]$'
+        requestedBy:
+          type: string
+          maxLength: 200
+    DeployEnvironmentRequest:
+      type: object
+      additionalProperties: false
+      required: [images]
+      properties:
+        images: {$ref: '#/components/schemas/Images'}
+        requestedBy: {type: string, maxLength: 200}
+    PromoteRequest:
+      type: object
+      additionalProperties: false
+      required: [from, to]
+      properties:
+        from:
+          type: string
+          description: staging, or preview/task-<id>
+        to:
+          type: string
+          enum: [staging, production]
+        services:
+          type: array
+          items: {type: string}
+        review: {type: boolean}
+        requestedBy: {type: string, maxLength: 200}
+    RollbackRequest:
+      type: object
+      additionalProperties: false
+      required: [to]
+      properties:
+        to:
+          type: string
+          description: previous, or a commit id
+        requestedBy: {type: string, maxLength: 200}
+    Preview:
+      type: object
+      required: [taskId, namespace, url, path, images]
+      properties:
+        taskId: {type: string}
+        namespace: {type: string}
+        url: {type: string}
+        path: {type: string}
+        commit: {type: [string, 'null']}
+        expiresAt: {type: [string, 'null']}
+        changed: {type: boolean}
+        images: {$ref: '#/components/schemas/Images'}
+    CommitAnswer:
+      type: object
+      required: [commit]
+      properties:
+        commit: {type: [string, 'null']}
+        taskId: {type: string}
+        changed: {type: boolean}
+    EnvironmentAnswer:
+      type: object
+      required: [environment]
+      properties:
+        environment: {type: string}
+        commit: {type: [string, 'null']}
+        changed: {type: boolean}
+        images: {$ref: '#/components/schemas/Images'}
+        tags: {$ref: '#/components/schemas/Images'}
+    PromoteAnswer:
+      type: object
+      required: [changes]
+      properties:
+        from: {type: string}
+        to: {type: string}
+        commit: {type: [string, 'null']}
+        branch: {type: [string, 'null']}
+        changed: {type: boolean}
+        changes:
+          type: array
+          items:
+            type: object
+            required: [service, from, to]
+            properties:
+              service: {type: string}
+              from: {type: [string, 'null']}
+              to: {type: string}
+    History:
+      type: object
+      required: [environment, entries]
+      properties:
+        environment: {type: string}
+        entries:
+          type: array
+          items:
+            type: object
+            required: [commit, subject, author, date]
+            properties:
+              commit: {type: string}
+              subject: {type: string}
+              author: {type: string}
+              requestedBy: {type: [string, 'null']}
+              operation: {type: [string, 'null']}
+              date: {type: string}
+              images:
+                type: array
+                items: {type: string}
+    Status:
+      type: object
+      required: [status]
+      properties:
+        status: {type: string}
+    Error:
+      type: object
+      required: [error]
+      properties:
+        error:
+          type: object
+          required: [code, message]
+          properties:
+            code: {type: string}
+            message: {type: string}
+"""#
+}
