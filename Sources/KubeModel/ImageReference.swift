@@ -16,7 +16,7 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
     public enum ParseError: Error, Equatable, CustomStringConvertible {
         case invalid(String, String)
         public var description: String {
-            switch self { case let .invalid(ref, rule): return "image reference \"\(ref)\": \(rule)" }
+            switch self { case let .invalid(ref, rule): return "image reference \(YAMLEmitter.quoted(ref)): \(rule)" }
         }
     }
 

@@ -11,5 +11,22 @@ public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
         self.code = code; self.field = field; self.rule = rule
     }
 
-    public var description: String { "\(field): \(rule)" }
+    /// Always one line: control characters from the input are shown escaped.
+    public var description: String {
+        var out = ""
+        for scalar in "\(field): \(rule)".unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                    out += "\\u{\(String(scalar.value, radix: 16))}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
 }

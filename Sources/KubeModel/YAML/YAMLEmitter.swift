@@ -105,7 +105,7 @@ public enum YAMLEmitter {
     private static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
     private static func isLetter(_ b: UInt8) -> Bool { (b >= 65 && b <= 90) || (b >= 97 && b <= 122) }
 
-    static func quoted(_ s: String) -> String {
+    public static func quoted(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
