@@ -36,14 +36,14 @@ public final class Committer: @unchecked Sendable {
         public var lockTimeoutSeconds: Double
 
         public init(remote: RemoteOptions, branch: String, cacheDirectory: URL, author: (name: String, email: String),
-                    maxPushAttempts: Int = 8, maxBatch: Int = 256, lockTimeoutSeconds: Double = 120) {
+                    maxPushAttempts: Int = 20, maxBatch: Int = 256, lockTimeoutSeconds: Double = 120) {
             self.remote = remote; self.branch = branch; self.cacheDirectory = cacheDirectory; self.author = author
             self.maxPushAttempts = maxPushAttempts; self.maxBatch = maxBatch; self.lockTimeoutSeconds = lockTimeoutSeconds
         }
 
         public init(config: ManifestorConfig) {
             self.init(remote: config.remote, branch: config.branch, cacheDirectory: config.cacheDirectory,
-                      author: (config.author.name, config.author.email), maxPushAttempts: config.repository.maxPushAttempts ?? 8)
+                      author: (config.author.name, config.author.email), maxPushAttempts: config.repository.maxPushAttempts ?? 20)
         }
     }
 
@@ -183,7 +183,7 @@ public final class Committer: @unchecked Sendable {
             try withCacheLock { repo in try commitAndPush(batch, repo: repo, context: context) }
         } catch {
             let mapped = mapGitError(error)
-            logger.warning("batch failed", metadata: ["operations": "\(batch.count)", "error": "\(mapped)"])
+            logger.notice("batch failed", metadata: ["operations": "\(batch.count)", "error": "\(mapped)"])
             batch.forEach { $0.complete(.failure(mapped)) }
         }
     }

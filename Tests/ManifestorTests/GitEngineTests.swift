@@ -1,0 +1,263 @@
+import Foundation
+import GitOps
+import GitStore
+import Templates
+import Testing
+
+/// A gitops remote on the real smart-HTTP server, and config files that point at it.
+final class GitOpsRemote: @unchecked Sendable {
+    let server: GitServer
+    let repoName = "aiworker-gitops"
+    let repoURL: String
+    let work: URL
+
+    init(tls: Bool = false) throws {
+        server = try GitServer.start(tls: tls)
+        repoURL = try server.createRepo(repoName)
+        work = try RenderFixtures.temporaryDirectory()
+    }
+
+    deinit { try? FileManager.default.removeItem(at: work) }
+
+    /// Writes a config file; `token` nil means the right password.
+    func config(name: String = "manifestor", cache: String = "cache", token: String? = nil, caFile: String?? = .none,
+                extra: String = "") throws -> URL {
+        let tokenFile = work.appendingPathComponent("\(name).token")
+        try (token ?? server.password).write(to: tokenFile, atomically: true, encoding: .utf8)
+        let ca: String? = switch caFile {
+        case .none: server.caFile?.path
+        case .some(let value): value
+        }
+        var text = """
+        repository:
+          url: \(repoURL)
+          branch: main
+          username: manifestor
+          tokenFile: \(tokenFile.lastPathComponent)
+          cache: \(cache)
+          timeoutSeconds: 5
+
+        """
+        if let ca { text += "  caFile: \(ca)\n" }
+        text += """
+        author: {name: Release Bot, email: release-bot@aiworker.dev}
+        templates: \(repoRoot().appendingPathComponent("templates").path)
+        \(extra)
+        """
+        let file = work.appendingPathComponent("\(name).yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    func manifestor(_ args: [String], env: [String: String] = [:], timeout: TimeInterval = 120) throws -> (status: Int32, stdout: String, stderr: String) {
+        try run(RenderFixtures.manifestor, args, env: env, cwd: repoRoot(), timeout: timeout)
+    }
+
+    var tip: String? { try? server.revParse(repo: repoName) }
+
+    func git(_ args: [String]) throws -> String {
+        try server.git(["--git-dir", server.bareRepoPath(repoName).path] + args)
+    }
+
+    /// An in-process committer on this remote.
+    func committer(cache: URL, metrics: any CommitterMetrics = NoCommitterMetrics()) throws -> Committer {
+        let catalog = try RenderFixtures.catalog()
+        let settings = Committer.Settings(
+            remote: RemoteOptions(url: repoURL, credentials: Credentials(username: "manifestor", token: server.password),
+                                  caFile: server.caFile?.path, timeoutSeconds: 5),
+            branch: "main", cacheDirectory: cache, author: ("Release Bot", "release-bot@aiworker.dev"))
+        return Committer(settings: settings, catalog: { catalog }, metrics: metrics)
+    }
+}
+
+/// Counts what the committer reports.
+final class CountingMetrics: CommitterMetrics, @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [String: Int] = [:]
+    private func add(_ key: String, _ n: Int = 1) { lock.withLock { counts[key, default: 0] += n } }
+    subscript(key: String) -> Int { lock.withLock { counts[key] ?? 0 } }
+    func batch(size: Int) { add("batches"); add("batched", size) }
+    func pushed() { add("pushes") }
+    func pushRefused() { add("refused") }
+    func committed(_ count: Int) { add("commits", count) }
+    func fetched() { add("fetches") }
+}
+
+@Suite("Git engine against a real smart-HTTP server", .serialized)
+struct GitEngineTests {
+    static let backend = "backend=git.fuq.tv/admin/aiworker-backend:pr-1"
+
+    @Test("init, deploy and delete over HTTP with basic auth; commits carry author, subject and trailers")
+    func deployOverHTTP() throws {
+        let remote = try GitOpsRemote()
+        let config = try remote.config().path
+
+        let first = try remote.manifestor(["init", "--config", config])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.hasSuffix(" init: seed the gitops repository layout\n"), "\(first.stdout)")
+        let second = try remote.manifestor(["init", "--config", config])
+        #expect(second.status == 0)
+        #expect(second.stdout.hasPrefix("unchanged "), "a second init makes no commit: \(second.stdout)")
+
+        let deploy = try remote.manifestor(["deploy-preview", "abc123", "--image", Self.backend, "--requested-by", "task-bot", "--config", config])
+        #expect(deploy.status == 0, "\(deploy.stderr)")
+        let line = try #require(deploy.stdout.split(separator: "\n").first)
+        let short = String(line.prefix(12))
+        #expect(line == "\(short) preview(task-abc123): deploy backend:pr-1")
+        let tip = try #require(remote.tip)
+        #expect(tip.hasPrefix(short))
+
+        // The commit: author from config, subject and trailers, only this preview's files.
+        let show = try remote.git(["show", "--format=%an <%ae>%n%B", "--name-only", tip])
+        #expect(show.contains("Release Bot <release-bot@aiworker.dev>"))
+        for trailer in ["Task-Id: abc123", "Requested-By: task-bot", "Operation: deploy-preview",
+                        "Image: backend=git.fuq.tv/admin/aiworker-backend:pr-1", "Image: frontend=git.fuq.tv/admin/aiworker-frontend:main"] {
+            #expect(show.contains(trailer), "missing \(trailer)")
+        }
+        let touched = show.split(separator: "\n").filter { $0.hasSuffix(".yaml") }
+        #expect(!touched.isEmpty)
+        #expect(touched.allSatisfy { $0.hasPrefix("preview/task-abc123/") }, "\(touched)")
+
+        // The same deploy again: no commit, and it says so.
+        let again = try remote.manifestor(["deploy-preview", "abc123", "--image", Self.backend, "--requested-by", "task-bot", "--config", config])
+        #expect(again.status == 0)
+        #expect(again.stdout == "unchanged \(short)\n")
+        #expect(remote.tip == tip)
+
+        let json = try remote.manifestor(["deploy-preview", "abc123", "--image", Self.backend, "--config", config, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["changed"] as? Bool == false)
+        #expect(object["namespace"] as? String == "preview-task-abc123")
+        #expect(object["url"] as? String == "https://task-abc123.r.fuq.tv")
+
+        let delete = try remote.manifestor(["delete-preview", "abc123", "--config", config])
+        #expect(delete.status == 0, "\(delete.stderr)")
+        #expect(try remote.git(["ls-tree", "-r", "--name-only", "main"]).contains("preview/task-abc123") == false)
+        let missing = try remote.manifestor(["delete-preview", "abc123", "--config", config])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no preview for task abc123"))
+    }
+
+    @Test("HTTPS with a private CA works; an untrusted certificate and a wrong token fail clearly and change nothing")
+    func httpsAndRefusals() throws {
+        let remote = try GitOpsRemote(tls: true)
+        #expect(remote.repoURL.hasPrefix("https://localhost:"))
+        let good = try remote.config().path
+        let seeded = try remote.manifestor(["init", "--config", good])
+        #expect(seeded.status == 0, "\(seeded.stderr)")
+        let before = try #require(remote.tip)
+
+        let untrusted = try remote.config(name: "untrusted", cache: "cache-untrusted", caFile: .some(nil)).path
+        let refused = try remote.manifestor(["deploy-preview", "tls1", "--image", Self.backend, "--config", untrusted])
+        #expect(refused.status == 2, "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stderr.lowercased().contains("certificate"), "\(refused.stderr)")
+        #expect(refused.stderr.split(separator: "\n").count == 1)
+
+        let wrong = try remote.config(name: "wrong", cache: "cache-wrong", token: "not-the-token").path
+        let denied = try remote.manifestor(["deploy-preview", "tls2", "--image", Self.backend, "--config", wrong])
+        #expect(denied.status == 2, "\(denied.stdout) \(denied.stderr)")
+        #expect(denied.stderr.lowercased().contains("auth"), "\(denied.stderr)")
+        #expect(!denied.stderr.contains("not-the-token"))
+        #expect(!denied.stderr.contains(remote.server.password))
+        #expect(remote.tip == before, "nothing was pushed")
+
+        let ok = try remote.manifestor(["deploy-preview", "tls3", "--image", Self.backend, "--config", good])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(remote.tip != before)
+    }
+
+    @Test("20 deploy-preview processes at once: all land, linear history, fsck clean")
+    func twentyProcesses() async throws {
+        let remote = try GitOpsRemote()
+        // Half share one cache (they take turns on its file lock), half have their own (they race
+        // on the remote and retry refused pushes).
+        let shared = try remote.config(name: "shared", cache: "cache-shared").path
+        #expect(try remote.manifestor(["init", "--config", shared]).status == 0)
+        var configs: [String] = []
+        for i in 0..<20 {
+            configs.append(i % 2 == 0 ? shared : try remote.config(name: "own\(i)", cache: "cache-own\(i)").path)
+        }
+        let configList = configs
+        let results = try await withThrowingTaskGroup(of: (Int, Int32, String).self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    let r = try remote.manifestor(["deploy-preview", "burst-\(i)", "--image", Self.backend, "--config", configList[i]], timeout: 240)
+                    return (i, r.status, r.stderr)
+                }
+            }
+            var out: [(Int, Int32, String)] = []
+            for try await r in group { out.append(r) }
+            return out
+        }
+        for (i, status, stderr) in results { #expect(status == 0, "process \(i): \(stderr)") }
+
+        let clone = remote.work.appendingPathComponent("clone")
+        try remote.server.clone(remote.repoURL, into: clone)
+        let dirs = try FileManager.default.contentsOfDirectory(atPath: clone.appendingPathComponent("preview").path).filter { $0.hasPrefix("task-") }
+        #expect(Set(dirs) == Set((0..<20).map { "task-burst-\($0)" }))
+        let merges = try remote.server.git(["rev-list", "--merges", "HEAD"], cwd: clone)
+        #expect(merges.isEmpty, "linear history")
+        let count = try remote.server.git(["rev-list", "--count", "HEAD"], cwd: clone).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(count == "21", "init + one commit per deploy")
+        let fsck = try run("git", ["--git-dir", remote.server.bareRepoPath(remote.repoName).path, "fsck", "--strict"], env: remote.server.gitEnvironment)
+        #expect(fsck.status == 0, "\(fsck.stdout) \(fsck.stderr)")
+    }
+
+    @Test("a push refused because another writer got there first is re-run on the new tip and lands")
+    func refusedPushIsRetried() async throws {
+        let remote = try GitOpsRemote()
+        let metrics = CountingMetrics()
+        let committer = try remote.committer(cache: remote.work.appendingPathComponent("cache"), metrics: metrics)
+        _ = try await committer.submit(try SeedRepository(skeleton: repoRoot().appendingPathComponent("gitops-skeleton")))
+        let first = try await committer.submit(DeployPreview(taskID: "one", images: ["backend": "git.fuq.tv/admin/aiworker-backend:pr-1"]))
+        #expect(first.changed)
+
+        // Someone else moves main, touching the same preview and staging: our cache is now stale.
+        let other = try remote.server.commitFiles(repo: remote.repoName, files: [
+            "preview/task-one/extra.txt": "another writer\n",
+            "staging/note.txt": "kept\n",
+        ], message: "someone else")
+
+        let second = try await committer.submit(DeployPreview(taskID: "one", images: ["backend": "git.fuq.tv/admin/aiworker-backend:pr-2"]))
+        #expect(second.changed)
+        #expect(metrics["refused"] >= 1, "the first push was refused")
+        let tip = try #require(remote.tip)
+        #expect(tip == second.commit?.hex)
+        // The other writer's commit is an ancestor: nothing was overwritten or dropped.
+        #expect(try remote.git(["merge-base", "--is-ancestor", other, tip]).isEmpty)
+        #expect(try remote.git(["show", "\(tip):staging/note.txt"]) == "kept\n")
+        // The later operation was re-run on the new state: the preview holds exactly its render.
+        #expect(try remote.git(["show", "\(tip):preview/task-one/deployment-backend.yaml"]).contains("aiworker-backend:pr-2"))
+        #expect(try remote.git(["ls-tree", "--name-only", "\(tip):preview/task-one"]).contains("extra.txt") == false)
+    }
+
+    @Test("a remote that is down fails within the time bound; the cache stays usable once it is back")
+    func remoteDown() throws {
+        let remote = try GitOpsRemote()
+        let config = try remote.config().path
+        #expect(try remote.manifestor(["init", "--config", config]).status == 0)
+        try remote.server.stop()
+        let down = try remote.manifestor(["deploy-preview", "down1", "--image", Self.backend, "--config", config], timeout: 60)
+        #expect(down.status == 2, "\(down.stderr)")
+        #expect(down.stderr.split(separator: "\n").count == 1, "\(down.stderr)")
+        #expect(down.stderr.contains("unavailable") || down.stderr.contains("unreachable") || down.stderr.contains("connect"), "\(down.stderr)")
+        try remote.server.restart()
+        let back = try remote.manifestor(["deploy-preview", "down1", "--image", Self.backend, "--config", config])
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(try remote.git(["ls-tree", "-d", "--name-only", "main:preview"]).contains("task-down1"))
+    }
+
+    @Test("the product code never calls the git CLI")
+    func noGitCLI() throws {
+        let sources = repoRoot().appendingPathComponent("Sources")
+        let walker = try #require(FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil))
+        var offenders: [String] = []
+        for case let file as URL in walker where file.pathExtension == "swift" {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            for needle in ["Process(", "posix_spawn", "execv", "/usr/bin/git", "git-core", "system("] where text.contains(needle) {
+                offenders.append("\(file.lastPathComponent): \(needle)")
+            }
+        }
+        #expect(offenders.isEmpty, "\(offenders)")
+    }
+}
