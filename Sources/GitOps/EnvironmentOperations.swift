@@ -1,0 +1,67 @@
+import Foundation
+import GitStore
+import KubeModel
+import Templates
+
+/// Re-renders `staging/` with the requested images; every other service keeps what staging
+/// runs (and its tag annotation), else the catalog's default. Tags are pinned to digests by
+/// the caller before the operation is queued.
+public struct DeployStaging: GitOperation {
+    public var images: [String: String]
+    /// service → the tag each pinned image was resolved from.
+    public var imageTags: [String: String]
+    public var requestedBy: String
+
+    public init(images: [String: String], imageTags: [String: String] = [:], requestedBy: String = defaultRequester) {
+        self.images = images; self.imageTags = imageTags; self.requestedBy = requestedBy
+    }
+
+    public var name: String { "deploy-staging" }
+
+    /// Checks everything that does not depend on the tree, so bad input is refused before the
+    /// registry is asked or anything is queued.
+    public func validate(_ catalog: Catalog) throws {
+        guard !images.isEmpty else { throw InputError(code: "missing_images", field: "images", rule: "must name at least one service") }
+        try validateRequestedImages(images, catalog: catalog, field: "images")
+        try validateRequester(requestedBy)
+    }
+
+    public func plan(_ tree: TreeSnapshot, _ context: OperationContext) throws -> OperationPlan<EnvironmentUpdate> {
+        let environment = StableEnvironment.staging
+        let running = RunningImages(files: try tree.files(under: environment.directory))
+        var tags = running.tags.filter { images[$0.key] == nil }
+        for service in images.keys { tags[service] = imageTags[service] }
+        let rendered = try Renderer(catalog: context.catalog).staging(images: images, fallbackImages: running.images, imageTags: tags)
+        let result = RunningImages(rendered: rendered)
+        let changes = ImageChange.between(running.images, result.images)
+        let requested = images.keys.sorted().map { shortImage(service: $0, reference: result.images[$0] ?? images[$0]!) }
+        let message = CommitMessage(
+            subject: "deploy(staging): \(requested.joined(separator: ", "))",
+            trailers: environmentTrailers(operation: name, requestedBy: requestedBy, images: result.images, changes: changes))
+        return OperationPlan(
+            changes: try tree.syncChanges(directory: environment.directory, to: rendered.files),
+            message: message,
+            answer: EnvironmentUpdate(environment: environment, images: result.images, tags: result.tags, changes: changes))
+    }
+}
+
+/// Every named service is in the catalog and every reference parses.
+func validateRequestedImages(_ images: [String: String], catalog: Catalog, field: String) throws {
+    for (service, text) in images.sorted(by: { $0.key < $1.key }) {
+        guard catalog.service(named: service) != nil else {
+            throw InputError(code: "unknown_service", field: "\(field).\(service)",
+                             rule: "unknown service; the catalog has \(catalog.services.map(\.name).joined(separator: ", "))")
+        }
+        do { _ = try ImageReference(parsing: text) } catch {
+            throw InputError(code: "invalid_image", field: "\(field).\(service)", rule: error.description)
+        }
+    }
+}
+
+extension ManifestorConfig {
+    /// The client that pins tags to digests, when the config names a registry.
+    public func makeRegistryClient() -> RegistryClient? {
+        guard let registry, let url = URL(string: registry.url) else { return nil }
+        return RegistryClient(baseURL: url, username: registry.username, password: registryPassword)
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import GitStore
+import KubeModel
+import Templates
+
+/// The environments rendered from the catalog alone, one directory each: `staging/` and
+/// `production/` (previews are per task and live under `preview/`).
+public enum StableEnvironment: String, Sendable, CaseIterable, Codable {
+    case staging, production
+
+    public var directory: String { rawValue }
+
+    var renderName: EnvironmentName { self == .staging ? .staging : .production }
+
+    /// The environment a path or an argument names; anything else is `environment_not_found`
+    /// (404: there is no such environment to read, deploy or roll back).
+    public static func named(_ text: String) throws -> StableEnvironment {
+        guard let environment = StableEnvironment(rawValue: text) else {
+            throw NotFoundError(code: "environment_not_found",
+                                message: "env: \(YAMLEmitter.quoted(CommitMessage.oneLine(text))) is not an environment; use staging or production")
+        }
+        return environment
+    }
+}
+
+/// One service whose image an operation changes (`from` is nil when it ran nothing before).
+public struct ImageChange: Sendable, Codable, Equatable {
+    public var service: String
+    public var from: String?
+    public var to: String?
+
+    public init(service: String, from: String?, to: String?) {
+        self.service = service; self.from = from; self.to = to
+    }
+
+    /// The `Change:` trailer value: `backend: <old> → <new>`.
+    var trailer: String { "\(service): \(from ?? "none") → \(to ?? "none")" }
+
+    /// Every service whose image differs between `old` and `new`, in name order.
+    static func between(_ old: [String: String], _ new: [String: String]) -> [ImageChange] {
+        Set(old.keys).union(new.keys).sorted().compactMap { service in
+            old[service] == new[service] ? nil : ImageChange(service: service, from: old[service], to: new[service])
+        }
+    }
+}
+
+/// What a staging deploy, a promotion or a rollback leaves an environment running.
+public struct EnvironmentUpdate: Sendable, Equatable {
+    public var environment: StableEnvironment
+    /// service → image, as the Deployments name it.
+    public var images: [String: String]
+    /// service → the tag a pinned image was resolved from (`aiworker.dev/image-tag`).
+    public var tags: [String: String]
+    public var changes: [ImageChange]
+    /// For a rollback: the commit whose content was restored.
+    public var restoredFrom: ObjectID?
+}
+
+/// The JSON answer of `POST /api/environments/staging/deploy`, `.../rollback` and
+/// `GET /api/environments/{env}` (and of the matching CLI commands with `--json`).
+public struct EnvironmentAnswer: Codable, Sendable, Equatable {
+    public var environment: String
+    /// The commit made, or the tip when nothing changed; for a read, the last commit that touched it.
+    public var commit: String?
+    public var changed: Bool?
+    public var images: [String: String]
+    public var tags: [String: String]
+    public var changes: [ImageChange]?
+    public var restoredFrom: String?
+    /// For a read: subject and date of the last commit that touched the environment.
+    public var subject: String?
+    public var date: String?
+
+    public init(_ outcome: CommitOutcome<EnvironmentUpdate>) {
+        let update = outcome.answer
+        environment = update.environment.rawValue
+        commit = outcome.commit?.hex
+        changed = outcome.changed
+        images = update.images
+        tags = update.tags
+        changes = update.changes
+        restoredFrom = update.restoredFrom?.hex
+    }
+
+    public init(environment: String, commit: String?, images: [String: String], tags: [String: String], subject: String?, date: String?) {
+        self.environment = environment; self.commit = commit; self.images = images; self.tags = tags
+        self.subject = subject; self.date = date
+    }
+}
+
+/// Images and tags an environment's files declare.
+struct RunningImages: Equatable {
+    var images: [String: String]
+    var tags: [String: String]
+
+    init(files: [String: Data]) {
+        images = ManifestReader.images(files: files)
+        tags = ManifestReader.imageTags(files: files)
+    }
+
+    init(rendered: RenderedEnvironment) {
+        self.init(files: rendered.files.mapValues { Data($0.utf8) })
+    }
+}
+
+extension TreeSnapshot {
+    /// The commits on the first-parent line from the tip that changed `directory` (its tree
+    /// id differs from the parent's), newest first; at most `limit`, looking at no more than
+    /// `scanLimit` commits.
+    func commitsChanging(_ directory: String, limit: Int, scanLimit: Int = 100_000) throws -> [CommitInfo] {
+        guard let tip = commit, limit > 0 else { return [] }
+        var found: [CommitInfo] = []
+        var current = try repository.commit(tip)
+        var currentTree = try repository.treeID(commit: tip, path: directory)
+        for _ in 0..<scanLimit {
+            let parent = current.parents.first
+            let parentTree = try parent.flatMap { try repository.treeID(commit: $0, path: directory) }
+            if currentTree != parentTree {
+                found.append(current)
+                if found.count == limit { break }
+            }
+            guard let parent else { break }
+            current = try repository.commit(parent)
+            currentTree = parentTree
+        }
+        return found
+    }
+
+    /// The changes that make `directory` hold exactly `files`, byte for byte.
+    func syncChanges(directory: String, toData files: [String: Data]) throws -> [TreeChange] {
+        let existing = try self.files(under: directory)
+        var changes: [TreeChange] = []
+        for (name, data) in files.sorted(by: { $0.key < $1.key }) where existing[name] != data {
+            changes.append(.upsert(path: "\(directory)/\(name)", content: data))
+        }
+        for name in existing.keys.sorted() where files[name] == nil {
+            changes.append(.delete(path: "\(directory)/\(name)"))
+        }
+        return changes
+    }
+}
+
+/// Trailers shared by the operations that change an environment: who asked, what ran, and
+/// what changed.
+func environmentTrailers(operation: String, requestedBy: String, images: [String: String], changes: [ImageChange]) -> [(String, String)] {
+    [("Requested-By", requestedBy), ("Operation", operation)]
+        + images.keys.sorted().map { ("Image", "\($0)=\(images[$0]!)") }
+        + changes.map { ("Change", $0.trailer) }
+}
+
+/// What an environment runs at the tip, and the last commit that touched it.
+public func environmentAnswer(_ environment: StableEnvironment, tree: TreeSnapshot) throws -> EnvironmentAnswer {
+    let running = RunningImages(files: try tree.files(under: environment.directory))
+    let last = try tree.commitsChanging(environment.directory, limit: 1).first
+    return EnvironmentAnswer(environment: environment.rawValue, commit: last?.id.hex, images: running.images, tags: running.tags,
+                             subject: last?.subject, date: last.map { RFC3339.format($0.author.date) })
+}
