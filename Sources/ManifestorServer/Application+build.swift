@@ -45,7 +45,10 @@ public func buildApplication(_ options: ServerOptions, logger: Logger = Logger(l
     let app = Application(
         router: router,
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "manifestor"),
-        services: [CommitterDrain(committer: service.committer)],
+        services: [
+            CommitterDrain(committer: service.committer),
+            PreviewExpiryService(committer: service.committer, interval: try PreviewExpiryService.interval(options.config), logger: logger),
+        ],
         logger: logger
     )
     return (app, service)

@@ -101,6 +101,11 @@ paths:
     post:
       operationId: deployStaging
       summary: Re-render staging/ with the given images (deployer)
+      description: |
+        Services not named keep what staging runs. When a registry is configured, tags are pinned
+        to digests before anything is queued (the tag stays in the aiworker.dev/image-tag
+        annotation): a tag the registry doesn't have is a 422 naming the image, a registry that
+        can't be reached a 503; neither commits anything.
       requestBody:
         required: true
         content:
@@ -122,12 +127,15 @@ paths:
         '403': {$ref: '#/components/responses/Error'}
         '413': {$ref: '#/components/responses/Error'}
         '422': {$ref: '#/components/responses/Error'}
-        '501': {$ref: '#/components/responses/Error'}
         '503': {$ref: '#/components/responses/Unavailable'}
   /api/promote:
     post:
       operationId: promote
       summary: Promote what one environment runs to the next (release-manager)
+      description: |
+        staging → production, or preview/task-<id> → staging. The target gets exactly the images
+        (digests) the source runs; production refuses tags unless allowTag. With review, the commit
+        goes to a new branch promote/<to>/<short-id> created from main's tip, and main is untouched.
       requestBody:
         required: true
         content:
@@ -150,12 +158,15 @@ paths:
         '404': {$ref: '#/components/responses/Error'}
         '413': {$ref: '#/components/responses/Error'}
         '422': {$ref: '#/components/responses/Error'}
-        '501': {$ref: '#/components/responses/Error'}
         '503': {$ref: '#/components/responses/Unavailable'}
   /api/environments/{env}/rollback:
     post:
       operationId: rollback
       summary: A new commit restoring an environment's earlier state (release-manager)
+      description: |
+        to: previous restores the content before the last commit that changed the environment; a
+        commit id restores the content right after that commit, which must have changed it (422
+        otherwise, 404 for a commit not on the branch). Files are copied byte for byte.
       parameters:
         - $ref: '#/components/parameters/Environment'
       requestBody:
@@ -180,7 +191,6 @@ paths:
         '404': {$ref: '#/components/responses/Error'}
         '413': {$ref: '#/components/responses/Error'}
         '422': {$ref: '#/components/responses/Error'}
-        '501': {$ref: '#/components/responses/Error'}
         '503': {$ref: '#/components/responses/Unavailable'}
   /api/environments/{env}:
     get:
@@ -198,7 +208,6 @@ paths:
         '401': {$ref: '#/components/responses/Error'}
         '403': {$ref: '#/components/responses/Error'}
         '404': {$ref: '#/components/responses/Error'}
-        '501': {$ref: '#/components/responses/Error'}
         '503': {$ref: '#/components/responses/Unavailable'}
   /api/environments/{env}/history:
     get:
@@ -206,6 +215,11 @@ paths:
       summary: Past operations on an environment, newest first (reader)
       parameters:
         - $ref: '#/components/parameters/Environment'
+        - name: limit
+          in: query
+          required: false
+          description: At most this many entries (default 50).
+          schema: {type: integer, minimum: 1, maximum: 1000}
       responses:
         '200':
           description: The history.
@@ -216,7 +230,6 @@ paths:
         '401': {$ref: '#/components/responses/Error'}
         '403': {$ref: '#/components/responses/Error'}
         '404': {$ref: '#/components/responses/Error'}
-        '501': {$ref: '#/components/responses/Error'}
         '503': {$ref: '#/components/responses/Unavailable'}
   /healthz:
     get:
@@ -338,8 +351,12 @@ components:
           enum: [staging, production]
         services:
           type: array
+          description: Only these services; the others keep what the target runs.
           items: {type: string}
         review: {type: boolean}
+        allowTag:
+          type: boolean
+          description: Let production take images named by tag instead of digest.
         requestedBy: {type: string, maxLength: 200}
     RollbackRequest:
       type: object
@@ -371,13 +388,32 @@ components:
         changed: {type: boolean}
     EnvironmentAnswer:
       type: object
-      required: [environment]
+      required: [environment, images, tags]
       properties:
         environment: {type: string}
-        commit: {type: [string, 'null']}
+        commit:
+          type: [string, 'null']
+          description: The commit made (the tip when nothing changed); for a read, the last commit that touched the environment.
         changed: {type: boolean}
         images: {$ref: '#/components/schemas/Images'}
-        tags: {$ref: '#/components/schemas/Images'}
+        tags:
+          $ref: '#/components/schemas/Images'
+          description: Service → the tag a pinned image was resolved from.
+        changes:
+          type: array
+          items: {$ref: '#/components/schemas/ImageChange'}
+        restoredFrom:
+          type: string
+          description: For a rollback, the commit whose content was restored.
+        subject: {type: string}
+        date: {type: string}
+    ImageChange:
+      type: object
+      required: [service, from, to]
+      properties:
+        service: {type: string}
+        from: {type: [string, 'null']}
+        to: {type: [string, 'null']}
     PromoteAnswer:
       type: object
       required: [changes]
@@ -389,13 +425,9 @@ components:
         changed: {type: boolean}
         changes:
           type: array
-          items:
-            type: object
-            required: [service, from, to]
-            properties:
-              service: {type: string}
-              from: {type: [string, 'null']}
-              to: {type: string}
+          items: {$ref: '#/components/schemas/ImageChange'}
+        images: {$ref: '#/components/schemas/Images'}
+        tags: {$ref: '#/components/schemas/Images'}
     History:
       type: object
       required: [environment, entries]
@@ -405,7 +437,7 @@ components:
           type: array
           items:
             type: object
-            required: [commit, subject, author, date]
+            required: [commit, subject, author, date, images]
             properties:
               commit: {type: string}
               subject: {type: string}

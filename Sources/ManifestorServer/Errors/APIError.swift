@@ -39,7 +39,8 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         case let e as APIError: return e
         case let e as InputError:
             let status: HTTPResponse.Status = e.code == "registry_tag_not_found" ? .unprocessableContent
-                : (["unknown_service", "missing_image", "image_not_pinned", "invalid_image", "registry_tag_not_found"].contains(e.code) ? .unprocessableContent : .badRequest)
+                : (["unknown_service", "missing_image", "image_not_pinned", "invalid_image", "registry_tag_not_found",
+                   "service_not_in_source", "rollback_target_untouched", "rollback_target_empty", "no_previous_state"].contains(e.code) ? .unprocessableContent : .badRequest)
             return APIError(status, code: e.code, message: e.description)
         case let e as NotFoundError: return APIError(.notFound, code: e.code, message: e.message)
         case let e as UnavailableError: return APIError(.serviceUnavailable, code: "unavailable", message: e.message, retryAfterSeconds: e.retryAfterSeconds)
