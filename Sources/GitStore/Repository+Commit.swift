@@ -1,0 +1,209 @@
+import CLibGit2
+import Foundation
+
+/// Building commits in memory: blobs, then `git_tree_create_updated` on the parent's tree,
+/// then `git_commit_create` without touching any reference.
+extension Repository {
+    /// Applies `changes` (in order) to the tree of `parent` (or to an empty tree) and writes a
+    /// commit with that tree. Returns nil, writing no commit, when the tree does not change.
+    /// No reference is updated: move a branch with `updateReference` or `push`.
+    /// Invalid paths (empty, ".", "..", ".git" components, a leading "/", NUL), signatures
+    /// or messages throw `.invalidInput`.
+    public func makeCommit(
+        parent: ObjectID?, changes: [TreeChange], author: Signature, committer: Signature, message: String
+    ) throws -> ObjectID? {
+        let operation = "makeCommit"
+        for change in changes {
+            _ = try TreePath.components(change.path, operation: operation)
+        }
+        try Self.validate(author, role: "author", operation: operation)
+        try Self.validate(committer, role: "committer", operation: operation)
+        guard !message.contains("\0") else {
+            throw GitError(kind: .invalidInput, message: "commit message contains NUL", operation: operation)
+        }
+
+        var parentCommit: OpaquePointer?
+        defer { git_commit_free(parentCommit) }
+        let baseline: OpaquePointer
+        if let parent {
+            parentCommit = try lookupCommit(parent, operation: operation)
+            var tree: OpaquePointer?
+            try gitCall(operation) { git_commit_tree(&tree, parentCommit) }
+            guard let tree else {
+                throw GitError(kind: .other, message: "libgit2 returned no tree", operation: operation)
+            }
+            baseline = tree
+        } else {
+            baseline = try emptyTree(operation: operation)
+        }
+        defer { git_tree_free(baseline) }
+
+        let plan = try TreeUpdatePlan(changes: changes, repository: self, baseline: baseline, operation: operation)
+        var treeOID = git_tree_id(baseline).pointee
+        if !plan.removals.isEmpty {
+            treeOID = try updateTree(baseline, removals: plan.removals, upserts: [], operation: operation)
+        }
+        if !plan.upserts.isEmpty {
+            // A removal and an upsert below it in one git_tree_create_updated call silently keeps the
+            // old entries (libgit2 1.5), hence removals first, on their own.
+            let intermediate = try lookupTree(&treeOID, operation: operation)
+            defer { git_tree_free(intermediate) }
+            var blobs: [(path: String, oid: git_oid)] = []
+            for upsert in plan.upserts {
+                blobs.append((upsert.path, try writeBlob(upsert.content, operation: operation)))
+            }
+            treeOID = try updateTree(intermediate, removals: [], upserts: blobs, operation: operation)
+        }
+        if git_oid_equal(&treeOID, git_tree_id(baseline)) == 1 {
+            return nil
+        }
+
+        let tree = try lookupTree(&treeOID, operation: operation)
+        defer { git_tree_free(tree) }
+        let authorSignature = try author.makeGitSignature(operation: operation)
+        defer { git_signature_free(authorSignature) }
+        let committerSignature = try committer.makeGitSignature(operation: operation)
+        defer { git_signature_free(committerSignature) }
+        let fullMessage = message.hasSuffix("\n") ? message : message + "\n"
+        var commitOID = git_oid()
+        var parents: [OpaquePointer?] = parentCommit.map { [$0] } ?? []
+        try gitCall(operation) {
+            parents.withUnsafeMutableBufferPointer { buffer in
+                git_commit_create(
+                    &commitOID, pointer, nil, authorSignature, committerSignature, nil, fullMessage, tree,
+                    buffer.count, buffer.baseAddress)
+            }
+        }
+        return ObjectID(commitOID)
+    }
+
+    private static func validate(_ signature: Signature, role: String, operation: String) throws {
+        for (field, value) in [("name", signature.name), ("email", signature.email)] {
+            let trimmed = value.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || value.contains(where: { "<>\n\0".contains($0) }) {
+                throw GitError(kind: .invalidInput,
+                               message: "invalid \(role) \(field) \(value.debugDescription)", operation: operation)
+            }
+        }
+    }
+
+    private func emptyTree(operation: String) throws -> OpaquePointer {
+        var builder: OpaquePointer?
+        try gitCall(operation) { git_treebuilder_new(&builder, pointer, nil) }
+        defer { git_treebuilder_free(builder) }
+        var oid = git_oid()
+        try gitCall(operation) { git_treebuilder_write(&oid, builder) }
+        return try lookupTree(&oid, operation: operation)
+    }
+
+    private func writeBlob(_ content: Data, operation: String) throws -> git_oid {
+        var oid = git_oid()
+        try gitCall(operation) {
+            content.withUnsafeBytes { bytes in
+                git_blob_create_from_buffer(&oid, pointer, bytes.baseAddress, bytes.count)
+            }
+        }
+        return oid
+    }
+
+    private func updateTree(
+        _ baseline: OpaquePointer, removals: [String], upserts: [(path: String, oid: git_oid)], operation: String
+    ) throws -> git_oid {
+        // C strings live until the call returns.
+        var paths: [UnsafeMutablePointer<CChar>] = []
+        defer { paths.forEach { free($0) } }
+        var updates: [git_tree_update] = []
+        for path in removals {
+            guard let cPath = strdup(path) else { throw GitError(kind: .other, message: "out of memory", operation: operation) }
+            paths.append(cPath)
+            updates.append(git_tree_update(action: GIT_TREE_UPDATE_REMOVE, id: git_oid(), filemode: GIT_FILEMODE_TREE,
+                                           path: cPath))
+        }
+        for upsert in upserts {
+            guard let cPath = strdup(upsert.path) else { throw GitError(kind: .other, message: "out of memory", operation: operation) }
+            paths.append(cPath)
+            updates.append(git_tree_update(action: GIT_TREE_UPDATE_UPSERT, id: upsert.oid, filemode: GIT_FILEMODE_BLOB,
+                                           path: cPath))
+        }
+        var out = git_oid()
+        try gitCall(operation) {
+            git_tree_create_updated(&out, pointer, baseline, updates.count, &updates)
+        }
+        return out
+    }
+}
+
+/// `changes` turned into what libgit2 can apply in two conflict-free calls: removals (paths that
+/// exist in the baseline, none below another), then upserts (none below another).
+/// libgit2 fails on removing a missing path, on "duplicate entries", on replacing a tree by a blob
+/// and on a "D/F conflict" (a file below a blob), so all of those are resolved here.
+struct TreeUpdatePlan {
+    var removals: [String] = []
+    var upserts: [(path: String, content: Data)] = []
+
+    init(changes: [TreeChange], repository: Repository, baseline: OpaquePointer, operation: String) throws {
+        // Replay the changes in order on paths alone.
+        var explicitRemovals: [String] = []
+        var pending: [(path: String, content: Data)] = []
+        for change in changes {
+            switch change {
+            case .delete(let path):
+                pending.removeAll { $0.path == path || Self.isBelow($0.path, path) }
+                explicitRemovals.append(path)
+            case .upsert(let path, let content):
+                // The path becomes a file: anything written at or below it is gone ...
+                pending.removeAll { $0.path == path || Self.isBelow($0.path, path) }
+                // ... and a file written where a directory is now needed is replaced by that directory.
+                let displaced = pending.filter { Self.isBelow(path, $0.path) }.map(\.path)
+                pending.removeAll { displaced.contains($0.path) }
+                explicitRemovals.append(contentsOf: displaced)
+                pending.append((path, content))
+            }
+        }
+
+        // Removals against the baseline: explicit ones, directories replaced by files, files in
+        // the way of a directory.
+        var candidates = explicitRemovals
+        for upsert in pending {
+            let components = upsert.path.split(separator: "/").map(String.init)
+            for depth in 1...components.count {
+                let prefix = components[0..<depth].joined(separator: "/")
+                guard let entry = try repository.entry(in: baseline, path: prefix, operation: operation) else { break }
+                let isTree = git_tree_entry_type(entry) == GIT_OBJECT_TREE
+                git_tree_entry_free(entry)
+                let isLast = depth == components.count
+                if isLast ? isTree : !isTree {
+                    candidates.append(prefix)
+                    break
+                }
+            }
+        }
+        var existing: [String] = []
+        var seen: Set<String> = []
+        for path in candidates where seen.insert(path).inserted {
+            if let entry = try repository.entry(in: baseline, path: path, operation: operation) {
+                git_tree_entry_free(entry)
+                existing.append(path)
+            }
+        }
+        let existingSet = Set(existing)
+        removals = existing.filter { path in !Self.ancestors(of: path).contains(where: existingSet.contains) }
+        upserts = pending
+    }
+
+    /// "a/b/c" -> ["a", "a/b"].
+    static func ancestors(of path: String) -> [String] {
+        var result: [String] = []
+        var index = path.startIndex
+        while let slash = path[index...].firstIndex(of: "/") {
+            result.append(String(path[..<slash]))
+            index = path.index(after: slash)
+        }
+        return result
+    }
+
+    /// Whether `path` lies strictly inside the directory `directory`.
+    static func isBelow(_ path: String, _ directory: String) -> Bool {
+        path.count > directory.count && path.hasPrefix(directory) && path.dropFirst(directory.count).first == "/"
+    }
+}
