@@ -218,7 +218,10 @@ public final class Committer: @unchecked Sendable {
             }
             do {
                 metrics.pushed()
-                try repo.push(settings.remote, refspecs: ["\(head!.hex):refs/heads/\(settings.branch)"])
+                // Compare-and-swap against the tip the batch was built on: a remote that moved,
+                // even backwards (a reset or force-push), refuses, and the batch is re-run.
+                try repo.push(settings.remote, refspecs: ["\(head!.hex):refs/heads/\(settings.branch)"],
+                              expectedRemote: ["refs/heads/\(settings.branch)": tip])
                 markReached()
                 try repo.updateReference(trackingRef, to: head!, expected: tip, message: "manifestor: pushed batch")
                 metrics.committed(results.filter { (try? $0.get().changed) == true }.count)

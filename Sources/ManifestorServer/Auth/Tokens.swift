@@ -16,6 +16,8 @@ public enum Role: String, Sendable, Codable, Comparable, CaseIterable {
 public struct Caller: Sendable, Equatable {
     public var name: String
     public var role: Role
+
+    public init(name: String, role: Role) { self.name = name; self.role = role }
 }
 
 /// The tokens file: names, roles and SHA-256 digests of tokens, never the tokens.
