@@ -266,22 +266,13 @@ public final class Committer: @unchecked Sendable {
         let lockFile = settings.cacheDirectory.appendingPathComponent("manifestor.lock").path
         let cacheLock = try CacheLock.acquire(path: lockFile, timeoutSeconds: settings.lockTimeoutSeconds)
         defer { cacheLock.release() }
-        removeStaleGitLocks()
         let repo = try openRepository()
-        return try body(repo)
-    }
-
-    /// Holding the cache's lock, no other process is writing to it: a `*.lock` file inside the
-    /// repository is one a killed process left behind, and would block every ref update.
-    private func removeStaleGitLocks() {
-        let repo = settings.cacheDirectory.appendingPathComponent("repo.git")
-        guard let walker = FileManager.default.enumerator(at: repo, includingPropertiesForKeys: nil) else { return }
-        for case let file as URL in walker where file.pathExtension == "lock" {
-            let relative = file.path.dropFirst(repo.path.count + 1)
-            guard relative.hasPrefix("refs/") || relative == "packed-refs.lock" || relative == "HEAD.lock" || relative == "config.lock" else { continue }
-            logger.notice("removing a stale lock left by a killed process", metadata: ["file": "\(relative)"])
-            try? FileManager.default.removeItem(at: file)
+        // Holding the cache's lock, no other process writes to it: a `*.lock` file or a
+        // temporary push ref in it was left by a killed process and would block ref updates.
+        if let removed = try? repo.removeStaleLeftovers(), !removed.isEmpty {
+            logger.notice("removed leftovers of a killed process", metadata: ["paths": "\(removed)"])
         }
+        return try body(repo)
     }
 
     private func openRepository() throws -> Repository {

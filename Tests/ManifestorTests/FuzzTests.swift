@@ -1,0 +1,32 @@
+import Foundation
+import Testing
+
+@Suite("Fuzzing the API from its OpenAPI document", .serialized)
+struct FuzzTests {
+    /// Schemathesis generates requests from `/openapi.yaml` (examples, coverage, fuzzing and
+    /// stateful phases, a bounded number of examples) and checks every answer: no 5xx, a
+    /// documented status, content type, headers and body schema.
+    @Test("schemathesis: zero server errors, zero answers that break the spec")
+    func schemathesis() throws {
+        let h = try ServerHarness()
+        let tokensFile = h.remote.work.appendingPathComponent("tokens.yaml")
+        try ("tokens:\n" + h.store.entries.map { "  - {name: \($0.name), role: \($0.role.rawValue), sha256: \($0.sha256)}" }.joined(separator: "\n") + "\n")
+            .write(to: tokensFile, atomically: true, encoding: .utf8)
+        let config = try h.remote.config(name: "fuzz", cache: "fuzz-cache", extra: "server: {tokensFile: \(tokensFile.path)}\n").path
+        let server = try ServeProcess(config: config, log: h.remote.work.appendingPathComponent("serve.log"))
+        defer { kill(server.process.processIdentifier, SIGTERM); _ = server.waitForExit(seconds: 30) }
+        let base = "http://127.0.0.1:\(server.port)"
+        let examples = ProcessInfo.processInfo.environment["MANIFESTOR_FUZZ_EXAMPLES"] ?? "15"
+        let result = try run(repoRoot().appendingPathComponent(".venv/bin/schemathesis").path, [
+            "run", "\(base)/openapi.yaml", "--url", base,
+            "--header", "Authorization: Bearer \(h.tokens["release-manager"]!)",
+            "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance",
+            "--max-examples", examples, "--seed", "20261125", "--request-timeout", "60",
+        ], env: ["SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1"], cwd: h.remote.work, timeout: 900)
+        let summary = result.stdout.split(separator: "\n").filter { $0.contains("generated") || $0.contains("failures") || $0.contains("passed") }
+        print("schemathesis: \(summary.joined(separator: " | "))")
+        #expect(result.status == 0, "\(result.stdout.suffix(6000))\n\(result.stderr.suffix(2000))")
+        let log = try String(contentsOf: server.log, encoding: .utf8)
+        #expect(!log.contains("status=5"), "the server logged a 5xx")
+    }
+}
