@@ -34,6 +34,7 @@ extension Manifestor {
                 if let revision = config.argocd.codeRevision { settings.codeRevision = revision }
                 if let namespace = config.argocd.namespace { settings.argocdNamespace = namespace }
             }
+            try settings.validate()
             let manifests = ArgoCDManifests.render(settings)
             try ArgoCDManifests.write(manifests, to: URL(fileURLWithPath: out))
             var written = manifests.count
