@@ -22,11 +22,7 @@ public final class ManifestorService: Sendable {
         self.committer = Committer(settings: Committer.Settings(config: config), catalog: catalog, clock: clock, logger: logger, metrics: metrics)
         self.maxBodyBytes = config.server.maxBodyBytes ?? 64 * 1024
         self.refreshReads = true
-        if let r = config.registry, let url = URL(string: r.url) {
-            registry = RegistryClient(baseURL: url, username: r.username, password: config.registryPassword)
-        } else {
-            registry = nil
-        }
+        registry = config.makeRegistryClient()
     }
 
     public func catalog() throws -> Catalog { try loadCatalog() }
