@@ -1,7 +1,13 @@
 /// The OpenAPI 3.1 document of the API, served at `/openapi.yaml`. A test checks that it is
 /// valid and that every route the server registers is in it.
 enum OpenAPIDocument {
-    static let yaml = #"""
+    /// The document with the catalog's service names, so that clients (and fuzzers) know
+    /// exactly which keys `images` and `services` accept.
+    static func yaml(services: [String]) -> String {
+        template.replacingOccurrences(of: "__SERVICES__", with: "[" + services.joined(separator: ", ") + "]")
+    }
+
+    static let template = #"""
 openapi: 3.1.0
 info:
   title: Manifestor
@@ -318,26 +324,39 @@ components:
       additionalProperties:
         type: string
         maxLength: 512
+    ImagesRequest:
+      type: object
+      description: Service name (from the catalog) → OCI image reference, at least one.
+      minProperties: 1
+      propertyNames:
+        enum: __SERVICES__
+      additionalProperties:
+        type: string
+        maxLength: 512
+        pattern: '^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]{1,5})?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$'
+    Requester:
+      type: string
+      minLength: 1
+      maxLength: 200
+      pattern: '^[^\x00-\x1f\x7f\u2028\u2029]+$'
     DeployPreviewRequest:
       type: object
       additionalProperties: false
       required: [images]
       properties:
-        images: {$ref: '#/components/schemas/Images'}
+        images: {$ref: '#/components/schemas/ImagesRequest'}
         ttl:
           type: string
           description: Time to live such as 7d or 12h.
           pattern: '^[1-9][0-9]{0,6}[smhd]$'
-        requestedBy:
-          type: string
-          maxLength: 200
+        requestedBy: {$ref: '#/components/schemas/Requester'}
     DeployEnvironmentRequest:
       type: object
       additionalProperties: false
       required: [images]
       properties:
-        images: {$ref: '#/components/schemas/Images'}
-        requestedBy: {type: string, maxLength: 200}
+        images: {$ref: '#/components/schemas/ImagesRequest'}
+        requestedBy: {$ref: '#/components/schemas/Requester'}
     PromoteRequest:
       type: object
       additionalProperties: false
@@ -346,18 +365,21 @@ components:
         from:
           type: string
           description: staging, or preview/task-<id>
+          pattern: '^(staging|preview/task-[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?)$'
         to:
           type: string
           enum: [staging, production]
         services:
           type: array
           description: Only these services; the others keep what the target runs.
-          items: {type: string}
+          items:
+            type: string
+            enum: __SERVICES__
         review: {type: boolean}
         allowTag:
           type: boolean
           description: Let production take images named by tag instead of digest.
-        requestedBy: {type: string, maxLength: 200}
+        requestedBy: {$ref: '#/components/schemas/Requester'}
     RollbackRequest:
       type: object
       additionalProperties: false
@@ -366,7 +388,8 @@ components:
         to:
           type: string
           description: previous, or a commit id
-        requestedBy: {type: string, maxLength: 200}
+          pattern: '^(previous|[0-9a-f]{7,40})$'
+        requestedBy: {$ref: '#/components/schemas/Requester'}
     Preview:
       type: object
       required: [taskId, namespace, url, path, images]
@@ -409,7 +432,8 @@ components:
         date: {type: string}
     ImageChange:
       type: object
-      required: [service, from, to]
+      description: One service's image before and after; `from` is absent for a service the environment did not run yet.
+      required: [service, to]
       properties:
         service: {type: string}
         from: {type: [string, 'null']}
