@@ -220,8 +220,7 @@ public final class Committer: @unchecked Sendable {
                 metrics.pushed()
                 // Compare-and-swap against the tip the batch was built on: a remote that moved,
                 // even backwards (a reset or force-push), refuses, and the batch is re-run.
-                try repo.push(settings.remote, refspecs: ["\(head!.hex):refs/heads/\(settings.branch)"],
-                              expectedRemote: ["refs/heads/\(settings.branch)": tip])
+                try repo.pushBranch(settings.remote, branch: settings.branch, commit: head!, expected: tip)
                 markReached()
                 try repo.updateReference(trackingRef, to: head!, expected: tip, message: "manifestor: pushed batch")
                 metrics.committed(results.filter { (try? $0.get().changed) == true }.count)

@@ -128,3 +128,24 @@ public struct RegistryClient: Sendable {
         return (pinned, tags)
     }
 }
+
+/// An operation that names images by service, whose tags are pinned to digests before it is
+/// queued (so a re-run after a refused push commits exactly the same digests).
+public protocol ImagePinning {
+    var images: [String: String] { get set }
+    var imageTags: [String: String] { get set }
+}
+
+extension ImagePinning {
+    /// Resolves every tag `registry` serves to its digest, keeping the tag for the annotation
+    /// people read; without a registry the images stay as given.
+    public mutating func pinImages(with registry: RegistryClient?) async throws {
+        guard let registry else { return }
+        let pinned = try await registry.pin(images, field: "images")
+        images = pinned.images
+        imageTags = pinned.tags
+    }
+}
+
+extension DeployPreview: ImagePinning {}
+extension DeployStaging: ImagePinning {}

@@ -26,10 +26,4 @@ public final class ManifestorService: Sendable {
     }
 
     public func catalog() throws -> Catalog { try loadCatalog() }
-
-    /// Tags resolved to digests when a registry is configured.
-    func pin(images: [String: String], field: String) async throws -> (images: [String: String], tags: [String: String]) {
-        guard let registry else { return (images, [:]) }
-        return try await registry.pin(images, field: field)
-    }
 }

@@ -45,11 +45,7 @@ extension Manifestor {
             let (config, catalog) = try options.load()
             var operation = GitOps.DeployStaging(images: try images.parsed(), requestedBy: requester.requestedBy)
             try operation.validate(catalog)
-            if let registry = config.makeRegistryClient() {
-                let pinned = try await registry.pin(operation.images, field: "images")
-                operation.images = pinned.images
-                operation.imageTags = pinned.tags
-            }
+            try await operation.pinImages(with: config.makeRegistryClient())
             let outcome = try await options.committer(config, catalog).submit(operation)
             try options.report(outcome, json: EnvironmentAnswer(outcome))
         }

@@ -96,12 +96,7 @@ extension Manifestor {
             let (config, catalog) = try options.load()
             var operation = GitOps.DeployPreview(taskID: id, images: try images.parsed(), ttl: ttl, requestedBy: requestedBy)
             try operation.validate(catalog)
-            if let registry = config.makeRegistryClient() {
-                // As over HTTP: tags are pinned to digests before anything is queued.
-                let pinned = try await registry.pin(operation.images, field: "images")
-                operation.images = pinned.images
-                operation.imageTags = pinned.tags
-            }
+            try await operation.pinImages(with: config.makeRegistryClient())
             let outcome = try await options.committer(config, catalog).submit(operation)
             try options.report(outcome, json: PreviewAnswer(outcome))
         }

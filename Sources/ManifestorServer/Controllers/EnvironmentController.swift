@@ -48,9 +48,7 @@ struct EnvironmentController {
                                                   limit: service.maxBodyBytes, context: context)
         var operation = DeployStaging(images: body.images, requestedBy: body.requestedBy ?? caller.name)
         try operation.validate(try service.catalog())
-        let pinned = try await service.pin(images: body.images, field: "images")
-        operation.images = pinned.images
-        operation.imageTags = pinned.tags
+        try await operation.pinImages(with: service.registry)
         let outcome = try await service.committer.submit(operation)
         context.logger.info("deploy-staging", metadata: ["commit": "\(outcome.commit?.hex ?? "-")", "changed": "\(outcome.changed)", "caller": "\(caller.name)"])
         return try jsonResponse(EnvironmentAnswer(outcome), status: outcome.changed ? .created : .ok)

@@ -53,9 +53,7 @@ struct PreviewController {
         let requester = body.requestedBy ?? caller.name
         var operation = DeployPreview(taskID: id, images: body.images, ttl: body.ttl, requestedBy: requester)
         try operation.validate(catalog)
-        let pinned = try await service.pin(images: body.images, field: "images")
-        operation.images = pinned.images
-        operation.imageTags = pinned.tags
+        try await operation.pinImages(with: service.registry)
         let outcome = try await service.committer.submit(operation)
         context.logger.info("deploy-preview", metadata: ["task": "\(id)", "commit": "\(outcome.commit?.hex ?? "-")", "changed": "\(outcome.changed)", "caller": "\(caller.name)"])
         return try jsonResponse(PreviewAnswer(outcome.answer, commit: outcome.commit, changed: outcome.changed),

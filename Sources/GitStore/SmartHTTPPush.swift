@@ -1,0 +1,291 @@
+import CLibGit2
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Which way `pushBranch` sends a push. `MANIFESTOR_PUSH=libgit2` forces `git_remote_push`
+/// everywhere (to compare, or as an escape hatch); anything else lets `pushBranch` choose.
+public enum PushPath: String, Sendable {
+    case automatic
+    case libgit2
+
+    public static let configured: PushPath =
+        ProcessInfo.processInfo.environment["MANIFESTOR_PUSH"]?.lowercased() == "libgit2" ? .libgit2 : .automatic
+}
+
+extension Repository {
+    /// Moves `refs/heads/<branch>` on the remote from `expected` (our last known remote tip; nil:
+    /// the branch does not exist yet) to `commit`, never forced. A remote whose branch is not at
+    /// `expected`, or that refuses the update, throws `.refused`.
+    ///
+    /// For plain `http://` remotes the push is a compare-and-swap spoken directly in git's smart
+    /// HTTP protocol, with a pack of exactly the objects the new commits created (see
+    /// `packNewObjects`): its cost grows with the change, not with the repository. Every other
+    /// case goes through libgit2's `git_remote_push` (`push(_:refspecs:)`): file://, ssh://, a
+    /// branch that does not exist yet, a history that is not a line of one-parent commits, and
+    /// https:// (FoundationNetworking on Linux has no way to trust a private CA file for one
+    /// request, and libgit2 does).
+    public func pushBranch(_ remote: RemoteOptions, branch: String, commit: ObjectID, expected: ObjectID?,
+                           path: PushPath = .configured) throws {
+        if path == .automatic, let expected, let push = SmartHTTPPush(remote: remote) {
+            if try push.push(repository: self, branch: branch, commit: commit, expected: expected) { return }
+        }
+        try self.push(remote, refspecs: ["\(commit.hex):refs/heads/\(branch)"],
+                      expectedRemote: ["refs/heads/\(branch)": expected])
+    }
+}
+
+/// git's smart HTTP receive-pack protocol, client side, for one ref update:
+/// `GET <url>/info/refs?service=git-receive-pack` (the advertised refs and capabilities), then
+/// `POST <url>/git-receive-pack` with `<old> <new> <ref>\0report-status`, a flush and the pack,
+/// answered by a report-status (`unpack ok`, `ok <ref>` or `ng <ref> <reason>`).
+struct SmartHTTPPush {
+    let remote: RemoteOptions
+    /// The repository URL without user info and without a trailing slash.
+    let baseURL: String
+    let authorization: String?
+    let timeout: TimeInterval
+    let operation = "push"
+
+    /// nil unless `remote` is a plain http:// URL.
+    init?(remote: RemoteOptions) {
+        guard remote.url.lowercased().hasPrefix("http://"), var components = URLComponents(string: remote.url),
+              components.host != nil
+        else { return nil }
+        let urlUser = components.user.flatMap { $0.isEmpty ? nil : $0 }
+        let urlPassword = components.password
+        components.user = nil
+        components.password = nil
+        guard var base = components.string else { return nil }
+        while base.hasSuffix("/") { base.removeLast() }
+        self.remote = remote
+        self.baseURL = base
+        self.timeout = TimeInterval(max(1, remote.timeoutSeconds))
+        let user: String
+        let password: String?
+        if let urlPassword, !urlPassword.isEmpty {
+            user = urlUser ?? remote.credentials.username ?? "git"
+            password = urlPassword
+        } else {
+            user = urlUser ?? remote.credentials.username ?? "git"
+            password = remote.credentials.token
+        }
+        authorization = password.map { "Basic " + Data("\(user):\($0)".utf8).base64EncodedString() }
+    }
+
+    /// Pushes `commit` over `expected`. Returns false, having sent nothing, when this case is
+    /// better left to libgit2 (the history is not a line of one-parent commits from `expected`,
+    /// or the server does not speak smart HTTP with report-status).
+    func push(repository: Repository, branch: String, commit: ObjectID, expected: ObjectID) throws -> Bool {
+        let reference = "refs/heads/\(branch)"
+        // 1. What the remote has.
+        let (advertisement, type) = try request("GET", "info/refs?service=git-receive-pack", body: nil, contentType: nil)
+        guard type == "application/x-git-receive-pack-advertisement",
+              let advertised = try? Advertisement(parsing: advertisement),
+              advertised.capabilities.contains("report-status")
+        else { return false }
+        let remoteTip = advertised.references[reference]
+        guard remoteTip == expected else {
+            throw GitError(kind: .refused,
+                           message: "\(reference) is at \(remoteTip?.hex ?? "nothing") on the remote, not at \(expected.hex) (fetch first)",
+                           operation: operation)
+        }
+        // 2. Exactly the objects the new commits created.
+        guard let pack = try repository.packNewObjects(tip: commit, base: expected) else { return false }
+        // 3. The compare-and-swap and the pack.
+        var body = Data()
+        body.append(PacketLine.encode("\(expected.hex) \(commit.hex) \(reference)\0report-status\n"))
+        body.append(PacketLine.flush)
+        body.append(pack.data)
+        let (answer, answerType) = try request("POST", "git-receive-pack", body: body,
+                                               contentType: "application/x-git-receive-pack-request")
+        guard answerType == "application/x-git-receive-pack-result" else {
+            throw GitError(kind: .other, message: "unexpected answer (\(answerType ?? "no content type")) to a push to \(remote.redactedURL)",
+                           operation: operation)
+        }
+        try ReportStatus(parsing: answer).check(reference: reference, operation: operation, secrets: remote.secrets)
+        return true
+    }
+
+    /// One HTTP exchange; returns the body and its content type, or throws the push's `GitError`.
+    private func request(_ method: String, _ path: String, body: Data?, contentType: String?) throws -> (Data, String?) {
+        guard let url = URL(string: "\(baseURL)/\(path)") else {
+            throw GitError(kind: .invalidInput, message: "invalid remote URL \(remote.redactedURL)", operation: operation)
+        }
+        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
+        request.httpMethod = method
+        request.setValue("git/2.0 (manifestor)", forHTTPHeaderField: "User-Agent")
+        if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
+        if let contentType {
+            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
+            request.setValue("application/x-git-receive-pack-result", forHTTPHeaderField: "Accept")
+        }
+        request.httpBody = body
+        let exchange = HTTPExchange()
+        let done = DispatchSemaphore(value: 0)
+        let task = pushSession.dataTask(with: request) { data, response, error in
+            exchange.set(data: data, response: response as? HTTPURLResponse, error: error)
+            done.signal()
+        }
+        task.resume()
+        // URLSession's timeout is an idle timeout; bound the whole exchange too.
+        if done.wait(timeout: .now() + .milliseconds(Int(timeout * 2_000) + 1_000)) == .timedOut {
+            task.cancel()
+            throw GitError(kind: .unreachable, message: "timed out talking to \(remote.redactedURL)", operation: operation)
+        }
+        let (data, response, error) = exchange.get()
+        if let error {
+            let message = redactingCredentials(in: "\(method) \(remote.redactedURL): \(error.localizedDescription)", secrets: remote.secrets)
+            throw GitError(kind: .unreachable, message: message, operation: operation)
+        }
+        guard let response else {
+            throw GitError(kind: .unreachable, message: "no answer from \(remote.redactedURL)", operation: operation)
+        }
+        switch response.statusCode {
+        case 200..<300:
+            return (data ?? Data(), response.value(forHTTPHeaderField: "Content-Type")?
+                .split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        case 401, 403:
+            let message = authorization == nil
+                ? "authentication required for \(remote.redactedURL) but no token is configured"
+                : "authentication failed for \(remote.redactedURL) (HTTP \(response.statusCode))"
+            throw GitError(kind: .authentication, message: message, operation: operation)
+        case 404:
+            throw GitError(kind: .notFound, message: "repository \(remote.redactedURL) not found (HTTP 404)", operation: operation)
+        case 408, 429, 500...:
+            throw GitError(kind: .unreachable, message: "\(remote.redactedURL) answered HTTP \(response.statusCode)", operation: operation)
+        default:
+            throw GitError(kind: .other, message: "\(remote.redactedURL) answered HTTP \(response.statusCode)", operation: operation)
+        }
+    }
+}
+
+/// One session for every push of the process: connections are kept alive between pushes.
+private let pushSession: URLSession = {
+    let configuration = URLSessionConfiguration.ephemeral
+    configuration.httpCookieStorage = nil
+    configuration.urlCache = nil
+    configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+    configuration.httpMaximumConnectionsPerHost = 4
+    return URLSession(configuration: configuration)
+}()
+
+private final class HTTPExchange: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data: Data?
+    private var response: HTTPURLResponse?
+    private var error: Error?
+
+    func set(data: Data?, response: HTTPURLResponse?, error: Error?) {
+        lock.withLock { self.data = data; self.response = response; self.error = error }
+    }
+
+    func get() -> (Data?, HTTPURLResponse?, Error?) {
+        lock.withLock { (data, response, error) }
+    }
+}
+
+// MARK: - pkt-lines
+
+enum PacketLine {
+    static let flush = Data("0000".utf8)
+
+    static func encode(_ text: String) -> Data {
+        let payload = Data(text.utf8)
+        var line = Data(String(format: "%04x", payload.count + 4).utf8)
+        line.append(payload)
+        return line
+    }
+
+    /// The packets of `data`: a payload, or nil for a flush (`0000`) or delimiter packet.
+    static func decode(_ data: Data) throws -> [Data?] {
+        var packets: [Data?] = []
+        var index = data.startIndex
+        while index < data.endIndex {
+            guard data.endIndex - index >= 4, let length = Int(String(decoding: data[index..<index + 4], as: UTF8.self), radix: 16)
+            else { throw PacketLineError() }
+            if length < 4 {
+                packets.append(nil)
+                index += 4
+                continue
+            }
+            guard data.endIndex - index >= length else { throw PacketLineError() }
+            packets.append(Data(data[index + 4..<index + length]))
+            index += length
+        }
+        return packets
+    }
+}
+
+struct PacketLineError: Error {}
+
+/// The answer to `GET info/refs?service=git-receive-pack`.
+struct Advertisement {
+    var references: [String: ObjectID] = [:]
+    var capabilities: Set<String> = []
+
+    init(parsing data: Data) throws {
+        var first = true
+        for packet in try PacketLine.decode(data) {
+            guard var line = packet.map({ String(decoding: $0, as: UTF8.self) }) else { continue }
+            if line.hasSuffix("\n") { line.removeLast() }
+            if line.hasPrefix("# service=") || line.hasPrefix("version ") { continue }
+            var refPart = Substring(line)
+            if let nul = line.firstIndex(of: "\0") {
+                refPart = line[..<nul]
+                if first {
+                    capabilities = Set(line[line.index(after: nul)...].split(separator: " ").map(String.init))
+                }
+            }
+            first = false
+            let fields = refPart.split(separator: " ", maxSplits: 1)
+            guard fields.count == 2, let id = ObjectID(hex: String(fields[0])) else { throw PacketLineError() }
+            let name = String(fields[1])
+            if name != "capabilities^{}" { references[name] = id }
+        }
+    }
+}
+
+/// The answer to the POST: `unpack ok|<error>`, then `ok <ref>` or `ng <ref> <reason>` per ref.
+struct ReportStatus {
+    var unpack: String?
+    var results: [String: String?] = [:]  // ref -> nil (ok) or the reason it was refused
+
+    init(parsing data: Data) throws {
+        for packet in try PacketLine.decode(data) {
+            guard var line = packet.map({ String(decoding: $0, as: UTF8.self) }) else { continue }
+            if line.hasSuffix("\n") { line.removeLast() }
+            if line.hasPrefix("unpack ") {
+                unpack = String(line.dropFirst("unpack ".count))
+            } else if line.hasPrefix("ok ") {
+                results[String(line.dropFirst(3))] = .some(nil)
+            } else if line.hasPrefix("ng ") {
+                let rest = line.dropFirst(3)
+                let space = rest.firstIndex(of: " ") ?? rest.endIndex
+                let reason = space < rest.endIndex ? String(rest[rest.index(after: space)...]) : "refused"
+                results[String(rest[..<space])] = .some(reason)
+            }
+        }
+    }
+
+    func check(reference: String, operation: String, secrets: [String]) throws {
+        guard let unpack else {
+            throw GitError(kind: .other, message: "the remote sent no report for the push", operation: operation)
+        }
+        guard unpack == "ok" else {
+            throw GitError(kind: .other, message: redactingCredentials(in: "the remote could not unpack the push: \(unpack)", secrets: secrets),
+                           operation: operation)
+        }
+        switch results[reference] {
+        case .some(.none):
+            return
+        case .some(.some(let reason)):
+            throw GitError(kind: .refused, message: redactingCredentials(in: "\(reference): \(reason)", secrets: secrets),
+                           operation: operation)
+        case .none:
+            throw GitError(kind: .other, message: "the remote did not report on \(reference)", operation: operation)
+        }
+    }
+}
