@@ -23,8 +23,10 @@ test: build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# Issue 7: Manifestor vs the git CLI baseline and the bare-push floor against the real smart-HTTP
+# server on loopback; prints a markdown table and writes bench/results.md (about 20 minutes).
 bench: release
-	.build/release/manifestor-bench
+	.venv/bin/python bench/run.py --manifestor .build/release/manifestor
 
 bench-render: release
 	.build/release/manifestor bench-render
