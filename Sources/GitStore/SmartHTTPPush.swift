@@ -1,18 +1,18 @@
 import CLibGit2
 import Foundation
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
-/// Which way `pushBranch` sends a push. `MANIFESTOR_PUSH=libgit2` forces `git_remote_push`
-/// everywhere (to compare, or as an escape hatch); anything else lets `pushBranch` choose.
+/// Which way `pushBranch` sends a push, from `MANIFESTOR_PUSH` (for comparisons, or as an escape
+/// hatch): unset or anything else: `automatic`; `libgit2`: always `git_remote_push`;
+/// `packbuilder`: the smart-HTTP path with a pack built by libgit2's `git_packbuilder` instead of
+/// the thin pack.
 public enum PushPath: String, Sendable {
     case automatic
+    case packbuilder
     case libgit2
 
     public static let configured: PushPath =
-        ProcessInfo.processInfo.environment["MANIFESTOR_PUSH"]?.lowercased() == "libgit2" ? .libgit2 : .automatic
+        PushPath(rawValue: ProcessInfo.processInfo.environment["MANIFESTOR_PUSH"]?.lowercased() ?? "") ?? .automatic
 }
 
 extension Repository {
@@ -21,16 +21,17 @@ extension Repository {
     /// `expected`, or that refuses the update, throws `.refused`.
     ///
     /// For plain `http://` remotes the push is a compare-and-swap spoken directly in git's smart
-    /// HTTP protocol, with a pack of exactly the objects the new commits created (see
-    /// `packNewObjects`): its cost grows with the change, not with the repository. Every other
+    /// HTTP protocol, with a thin pack of exactly the objects the new commits created (see
+    /// `ThinPackWriter`): its cost grows with the change, not with the repository. Every other
     /// case goes through libgit2's `git_remote_push` (`push(_:refspecs:)`): file://, ssh://, a
     /// branch that does not exist yet, a history that is not a line of one-parent commits, and
-    /// https:// (FoundationNetworking on Linux has no way to trust a private CA file for one
-    /// request, and libgit2 does).
+    /// https:// (this client speaks plain HTTP only; FoundationNetworking on Linux has no way to
+    /// trust a private CA file for one request, and libgit2 does).
     public func pushBranch(_ remote: RemoteOptions, branch: String, commit: ObjectID, expected: ObjectID?,
                            path: PushPath = .configured) throws {
-        if path == .automatic, let expected, let push = SmartHTTPPush(remote: remote) {
-            if try push.push(repository: self, branch: branch, commit: commit, expected: expected) { return }
+        if path != .libgit2, let expected, let push = SmartHTTPPush(remote: remote) {
+            if try push.push(repository: self, branch: branch, commit: commit, expected: expected,
+                             packbuilder: path == .packbuilder) { return }
         }
         try self.push(remote, refspecs: ["\(commit.hex):refs/heads/\(branch)"],
                       expectedRemote: ["refs/heads/\(branch)": expected])
@@ -43,26 +44,26 @@ extension Repository {
 /// answered by a report-status (`unpack ok`, `ok <ref>` or `ng <ref> <reason>`).
 struct SmartHTTPPush {
     let remote: RemoteOptions
-    /// The repository URL without user info and without a trailing slash.
-    let baseURL: String
+    let client: PlainHTTPClient
+    /// The repository's path on the server, without a trailing slash.
+    let path: String
     let authorization: String?
-    let timeout: TimeInterval
     let operation = "push"
 
     /// nil unless `remote` is a plain http:// URL.
     init?(remote: RemoteOptions) {
-        guard remote.url.lowercased().hasPrefix("http://"), var components = URLComponents(string: remote.url),
-              components.host != nil
+        guard remote.url.lowercased().hasPrefix("http://"), let components = URLComponents(string: remote.url),
+              let host = components.host, !host.isEmpty, components.query == nil
         else { return nil }
         let urlUser = components.user.flatMap { $0.isEmpty ? nil : $0 }
         let urlPassword = components.password
-        components.user = nil
-        components.password = nil
-        guard var base = components.string else { return nil }
-        while base.hasSuffix("/") { base.removeLast() }
+        var path = components.percentEncodedPath
+        while path.hasSuffix("/") { path.removeLast() }
         self.remote = remote
-        self.baseURL = base
-        self.timeout = TimeInterval(max(1, remote.timeoutSeconds))
+        self.path = path
+        // The whole exchange of one request (connect, send, the server's work, the answer).
+        client = PlainHTTPClient(host: host, port: components.port.map(String.init) ?? "80",
+                                 timeout: TimeInterval(max(1, remote.timeoutSeconds)) * 4)
         let user: String
         let password: String?
         if let urlPassword, !urlPassword.isEmpty {
@@ -78,7 +79,7 @@ struct SmartHTTPPush {
     /// Pushes `commit` over `expected`. Returns false, having sent nothing, when this case is
     /// better left to libgit2 (the history is not a line of one-parent commits from `expected`,
     /// or the server does not speak smart HTTP with report-status).
-    func push(repository: Repository, branch: String, commit: ObjectID, expected: ObjectID) throws -> Bool {
+    func push(repository: Repository, branch: String, commit: ObjectID, expected: ObjectID, packbuilder: Bool = false) throws -> Bool {
         let reference = "refs/heads/\(branch)"
         // 1. What the remote has.
         let (advertisement, type) = try request("GET", "info/refs?service=git-receive-pack", body: nil, contentType: nil)
@@ -93,7 +94,10 @@ struct SmartHTTPPush {
                            operation: operation)
         }
         // 2. Exactly the objects the new commits created.
-        guard let pack = try repository.packNewObjects(tip: commit, base: expected) else { return false }
+        let built = packbuilder
+            ? try repository.packNewObjects(tip: commit, base: expected)
+            : try ThinPackWriter(repository: repository).pack(tip: commit, base: expected)
+        guard let pack = built else { return false }
         // 3. The compare-and-swap and the pack.
         var body = Data()
         body.append(PacketLine.encode("\(expected.hex) \(commit.hex) \(reference)\0report-status\n"))
@@ -110,80 +114,36 @@ struct SmartHTTPPush {
     }
 
     /// One HTTP exchange; returns the body and its content type, or throws the push's `GitError`.
-    private func request(_ method: String, _ path: String, body: Data?, contentType: String?) throws -> (Data, String?) {
-        guard let url = URL(string: "\(baseURL)/\(path)") else {
-            throw GitError(kind: .invalidInput, message: "invalid remote URL \(remote.redactedURL)", operation: operation)
-        }
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
-        request.httpMethod = method
-        request.setValue("git/2.0 (manifestor)", forHTTPHeaderField: "User-Agent")
-        if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
+    private func request(_ method: String, _ target: String, body: Data?, contentType: String?) throws -> (Data, String?) {
+        var headers = [("User-Agent", "git/2.0 (manifestor)"), ("Accept-Encoding", "identity")]
+        if let authorization { headers.append(("Authorization", authorization)) }
         if let contentType {
-            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
-            request.setValue("application/x-git-receive-pack-result", forHTTPHeaderField: "Accept")
+            headers.append(("Content-Type", contentType))
+            headers.append(("Accept", "application/x-git-receive-pack-result"))
         }
-        request.httpBody = body
-        let exchange = HTTPExchange()
-        let done = DispatchSemaphore(value: 0)
-        let task = pushSession.dataTask(with: request) { data, response, error in
-            exchange.set(data: data, response: response as? HTTPURLResponse, error: error)
-            done.signal()
-        }
-        task.resume()
-        // URLSession's timeout is an idle timeout; bound the whole exchange too.
-        if done.wait(timeout: .now() + .milliseconds(Int(timeout * 2_000) + 1_000)) == .timedOut {
-            task.cancel()
-            throw GitError(kind: .unreachable, message: "timed out talking to \(remote.redactedURL)", operation: operation)
-        }
-        let (data, response, error) = exchange.get()
-        if let error {
-            let message = redactingCredentials(in: "\(method) \(remote.redactedURL): \(error.localizedDescription)", secrets: remote.secrets)
+        let response: PlainHTTPClient.Response
+        do {
+            response = try client.send(method: method, target: "\(path)/\(target)", headers: headers, body: body)
+        } catch {
+            let message = redactingCredentials(in: "\(method) \(remote.redactedURL): \(error)", secrets: remote.secrets)
             throw GitError(kind: .unreachable, message: message, operation: operation)
         }
-        guard let response else {
-            throw GitError(kind: .unreachable, message: "no answer from \(remote.redactedURL)", operation: operation)
-        }
-        switch response.statusCode {
+        switch response.status {
         case 200..<300:
-            return (data ?? Data(), response.value(forHTTPHeaderField: "Content-Type")?
+            return (response.body, response.headers["content-type"]?
                 .split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
         case 401, 403:
             let message = authorization == nil
                 ? "authentication required for \(remote.redactedURL) but no token is configured"
-                : "authentication failed for \(remote.redactedURL) (HTTP \(response.statusCode))"
+                : "authentication failed for \(remote.redactedURL) (HTTP \(response.status))"
             throw GitError(kind: .authentication, message: message, operation: operation)
         case 404:
             throw GitError(kind: .notFound, message: "repository \(remote.redactedURL) not found (HTTP 404)", operation: operation)
         case 408, 429, 500...:
-            throw GitError(kind: .unreachable, message: "\(remote.redactedURL) answered HTTP \(response.statusCode)", operation: operation)
+            throw GitError(kind: .unreachable, message: "\(remote.redactedURL) answered HTTP \(response.status)", operation: operation)
         default:
-            throw GitError(kind: .other, message: "\(remote.redactedURL) answered HTTP \(response.statusCode)", operation: operation)
+            throw GitError(kind: .other, message: "\(remote.redactedURL) answered HTTP \(response.status)", operation: operation)
         }
-    }
-}
-
-/// One session for every push of the process: connections are kept alive between pushes.
-private let pushSession: URLSession = {
-    let configuration = URLSessionConfiguration.ephemeral
-    configuration.httpCookieStorage = nil
-    configuration.urlCache = nil
-    configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-    configuration.httpMaximumConnectionsPerHost = 4
-    return URLSession(configuration: configuration)
-}()
-
-private final class HTTPExchange: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data: Data?
-    private var response: HTTPURLResponse?
-    private var error: Error?
-
-    func set(data: Data?, response: HTTPURLResponse?, error: Error?) {
-        lock.withLock { self.data = data; self.response = response; self.error = error }
-    }
-
-    func get() -> (Data?, HTTPURLResponse?, Error?) {
-        lock.withLock { (data, response, error) }
     }
 }
 

@@ -1,0 +1,196 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+private let streamSocketType = Int32(SOCK_STREAM.rawValue)
+private let systemConnect = Glibc.connect
+private let systemSend = Glibc.send
+private let noSignal = Int32(MSG_NOSIGNAL)
+#elseif canImport(Darwin)
+import Darwin
+private let streamSocketType = SOCK_STREAM
+private let systemConnect = Darwin.connect
+private let systemSend = Darwin.send
+private let noSignal: Int32 = 0
+#endif
+
+/// A minimal HTTP/1.1 client for plain http:// (one request per connection), with one deadline
+/// covering resolve, connect, send and receive.
+///
+/// Used by the smart-HTTP push instead of URLSession: FoundationNetworking on Linux answers a
+/// 401 to a request that carries its own `Authorization` header by running its credential
+/// machinery, which without a delegate never completes (the task only ends at its timeout), so a
+/// wrong token would look like an unreachable server.
+struct PlainHTTPClient {
+    struct Response {
+        var status: Int
+        var headers: [String: String]  // lower-cased names
+        var body: Data
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    let host: String
+    let port: String
+    let timeout: TimeInterval
+
+    /// `target` is the request target (absolute path and query).
+    func send(method: String, target: String, headers: [(String, String)], body: Data?) throws -> Response {
+        let deadline = Date().addingTimeInterval(timeout)
+        let fd = try connect(deadline: deadline)
+        defer { close(fd) }
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: \(hostHeader)\r\nConnection: close\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        if let body { head += "Content-Length: \(body.count)\r\n" }
+        head += "\r\n"
+        var request = Data(head.utf8)
+        if let body { request.append(body) }
+        try write(fd, request, deadline: deadline)
+        return try readResponse(fd, deadline: deadline)
+    }
+
+    private var hostHeader: String {
+        let bare = host.contains(":") ? "[\(host)]" : host
+        return port == "80" ? bare : "\(bare):\(port)"
+    }
+
+    private func remaining(_ deadline: Date) throws -> Int32 {
+        let left = deadline.timeIntervalSinceNow
+        guard left > 0 else { throw Failure(description: "timed out after \(Int(timeout)) s talking to \(host):\(port)") }
+        return Int32(min(Double(Int32.max), max(1, left * 1000)))
+    }
+
+    private func connect(deadline: Date) throws -> Int32 {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = streamSocketType
+        var list: UnsafeMutablePointer<addrinfo>?
+        let resolved = getaddrinfo(host, port, &hints, &list)
+        guard resolved == 0, let first = list else {
+            throw Failure(description: "failed to resolve address for \(host): \(String(cString: gai_strerror(resolved)))")
+        }
+        defer { freeaddrinfo(first) }
+        var lastError = "no address for \(host)"
+        var current: UnsafeMutablePointer<addrinfo>? = first
+        while let info = current?.pointee {
+            current = info.ai_next
+            let fd = socket(info.ai_family, info.ai_socktype, info.ai_protocol)
+            guard fd >= 0 else { continue }
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
+            var one: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            if systemConnect(fd, info.ai_addr, info.ai_addrlen) == 0 { return fd }
+            guard errno == EINPROGRESS else {
+                lastError = "failed to connect to \(host):\(port): \(String(cString: strerror(errno)))"
+                close(fd)
+                continue
+            }
+            var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let ready = poll(&poller, 1, try remaining(deadline))
+            var socketError: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &socketError, &length)
+            if ready > 0 && socketError == 0 { return fd }
+            lastError = ready == 0
+                ? "timed out connecting to \(host):\(port)"
+                : "failed to connect to \(host):\(port): \(String(cString: strerror(socketError != 0 ? socketError : errno)))"
+            close(fd)
+        }
+        throw Failure(description: lastError)
+    }
+
+    private func write(_ fd: Int32, _ data: Data, deadline: Date) throws {
+        try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < bytes.count {
+                let n = systemSend(fd, bytes.baseAddress! + offset, bytes.count - offset, noSignal)
+                if n > 0 { offset += n; continue }
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+                    var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                    if poll(&poller, 1, try remaining(deadline)) == 0 {
+                        throw Failure(description: "timed out sending to \(host):\(port)")
+                    }
+                    continue
+                }
+                throw Failure(description: "connection to \(host):\(port) lost while sending: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    /// Reads until the server closes the connection (we asked it to), then parses.
+    private func readResponse(_ fd: Int32, deadline: Date) throws -> Response {
+        var raw = Data()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            if n > 0 {
+                raw.append(contentsOf: buffer[0..<n])
+                if let response = try? parse(raw, complete: false) { return response }
+                continue
+            }
+            if n == 0 { break }
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
+                var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                if poll(&poller, 1, try remaining(deadline)) == 0 {
+                    throw Failure(description: "timed out waiting for \(host):\(port) to answer")
+                }
+                continue
+            }
+            throw Failure(description: "connection to \(host):\(port) lost while receiving: \(String(cString: strerror(errno)))")
+        }
+        return try parse(raw, complete: true)
+    }
+
+    /// The response in `raw`, or an error when it is not complete yet (`complete`: the server
+    /// closed the connection, so a body without a length ends here).
+    private func parse(_ raw: Data, complete: Bool) throws -> Response {
+        guard let headerEnd = raw.firstRange(of: Data("\r\n\r\n".utf8)) else {
+            throw Failure(description: complete ? "\(host):\(port) closed the connection without an HTTP answer" : "incomplete")
+        }
+        let lines = String(decoding: raw[raw.startIndex..<headerEnd.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+        let statusParts = lines.first?.split(separator: " ") ?? []
+        guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/"), let status = Int(statusParts[1]) else {
+            throw Failure(description: "\(host):\(port) sent a malformed HTTP status line")
+        }
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let rest = raw[headerEnd.upperBound...]
+        if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
+            guard let body = Self.dechunk(rest) else {
+                throw Failure(description: complete ? "\(host):\(port) sent a truncated chunked body" : "incomplete")
+            }
+            return Response(status: status, headers: headers, body: body)
+        }
+        if let lengthText = headers["content-length"], let length = Int(lengthText) {
+            guard rest.count >= length else {
+                throw Failure(description: complete ? "\(host):\(port) sent a truncated body" : "incomplete")
+            }
+            return Response(status: status, headers: headers, body: Data(rest.prefix(length)))
+        }
+        guard complete else { throw Failure(description: "incomplete") }
+        return Response(status: status, headers: headers, body: Data(rest))
+    }
+
+    /// The body of a complete chunked encoding, or nil when it is not complete.
+    static func dechunk(_ data: Data) -> Data? {
+        var body = Data()
+        var index = data.startIndex
+        let crlf = Data("\r\n".utf8)
+        while true {
+            guard let lineEnd = data[index...].firstRange(of: crlf) else { return nil }
+            let sizeText = String(decoding: data[index..<lineEnd.lowerBound], as: UTF8.self)
+                .split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            guard let size = Int(sizeText, radix: 16) else { return nil }
+            index = lineEnd.upperBound
+            if size == 0 { return body }
+            guard data.endIndex - index >= size + 2 else { return nil }
+            body.append(data[index..<index + size])
+            index += size + 2
+        }
+    }
+}
