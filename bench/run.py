@@ -450,6 +450,7 @@ def baseline_server_main(clone, template_dir):
         with open(os.path.join(template_dir, name), encoding="utf-8") as f:
             template.files[name] = f.read()
     BaselineHandler.state = BaselineState(clone, template)
+    ThreadingHTTPServer.request_queue_size = 256  # a burst of 50 connects at once
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), BaselineHandler)
     httpd.daemon_threads = True
     print(httpd.server_address[1], flush=True)
@@ -589,6 +590,7 @@ class Bench:
             wall, lat, answers, failures = burst(serve.port, self.token, prefix, self.args.burst, self.args.clients)
             pushes = self.server.pushes(repo) - pushes_before
             peak = serve.status("VmHWM")
+            anon, filed = serve.status("RssAnon"), serve.status("RssFile")
             ok, missing, not_in_history = landed(self.server, repo, answers, prefix, self.args.burst)
         finally:
             serve.stop()
@@ -598,7 +600,8 @@ class Bench:
             self.notes.append("peak RSS could not be reset before the burst: VmHWM covers the whole process life")
         return {"wall": wall, "throughput": len(answers) / wall, "p50": percentile(lat, 0.5),
                 "p99": percentile(lat, 0.99), "pushes": pushes, "landed": ok, "answered": len(answers),
-                "missing": len(missing) + len(not_in_history), "rss": peak, "rss_before": rss_before}
+                "missing": len(missing) + len(not_in_history), "rss": peak, "rss_before": rss_before,
+                "rss_anon": anon, "rss_file": filed}
 
     def baseline_sequential(self, rnd, size, n):
         repo = self.server.fresh_repo(self.base[size], self.base_commit[size], "baseline-%d" % size)
@@ -766,6 +769,8 @@ def table(bench):
         landed_runs = R.get("burst-%s-landed" % mode, [])
         add("| %s all %d landed (runs) | %d of %d | | |" % (label[mode], a.burst, sum(1 for v in landed_runs if v), len(landed_runs)))
         add("| %s peak RSS (VmHWM, reset before the burst) | %s |" % (label[mode], summary(R.get("burst-%s-rss" % mode), mib)))
+        add("| %s RSS after the burst: anonymous | %s |" % (label[mode], summary(R.get("burst-%s-rss_anon" % mode), mib)))
+        add("| %s RSS after the burst: file-backed (binary, libraries, mapped packs) | %s |" % (label[mode], summary(R.get("burst-%s-rss_file" % mode), mib)))
     if a.baseline_burst:
         add("| baseline throughput (%d requests from %d clients) | %s |" % (a.baseline_burst, a.clients, summary(R.get("burst-baseline-throughput"), per_s)))
         add("| baseline latency p99 | %s |" % summary(R.get("burst-baseline-p99"), ms))

@@ -82,7 +82,13 @@ struct SmartHTTPPush {
     func push(repository: Repository, branch: String, commit: ObjectID, expected: ObjectID, packbuilder: Bool = false) throws -> Bool {
         let reference = "refs/heads/\(branch)"
         // 1. What the remote has.
-        let (advertisement, type) = try request("GET", "info/refs?service=git-receive-pack", body: nil, contentType: nil)
+        let exchange: (Data, String?)
+        do {
+            exchange = try request("GET", "info/refs?service=git-receive-pack", body: nil, contentType: nil)
+        } catch is Redirected {
+            return false  // libgit2 follows redirects (http -> https, a moved repository)
+        }
+        let (advertisement, type) = exchange
         guard type == "application/x-git-receive-pack-advertisement",
               let advertised = try? Advertisement(parsing: advertisement),
               advertised.capabilities.contains("report-status")
@@ -139,6 +145,8 @@ struct SmartHTTPPush {
             throw GitError(kind: .authentication, message: message, operation: operation)
         case 404:
             throw GitError(kind: .notFound, message: "repository \(remote.redactedURL) not found (HTTP 404)", operation: operation)
+        case 300..<400 where method == "GET":
+            throw Redirected()
         case 408, 429, 500...:
             throw GitError(kind: .unreachable, message: "\(remote.redactedURL) answered HTTP \(response.status)", operation: operation)
         default:
@@ -146,6 +154,8 @@ struct SmartHTTPPush {
         }
     }
 }
+
+private struct Redirected: Error {}
 
 // MARK: - pkt-lines
 
