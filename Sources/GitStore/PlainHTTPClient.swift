@@ -14,8 +14,8 @@ private let systemSend = Darwin.send
 private let noSignal: Int32 = 0
 #endif
 
-/// A minimal HTTP/1.1 client for plain http:// (one request per connection), with one deadline
-/// covering resolve, connect, send and receive.
+/// A minimal HTTP/1.1 client for plain http:// (one request per connection), with a deadline on
+/// resolving and connecting and one on the whole exchange.
 ///
 /// Used by the smart-HTTP push instead of URLSession: FoundationNetworking on Linux answers a
 /// 401 to a request that carries its own `Authorization` header by running its credential
@@ -34,12 +34,16 @@ struct PlainHTTPClient {
 
     let host: String
     let port: String
+    /// Bound on resolving and connecting.
+    let connectTimeout: TimeInterval
+    /// Bound on the whole exchange, the server's work included.
     let timeout: TimeInterval
 
     /// `target` is the request target (absolute path and query).
     func send(method: String, target: String, headers: [(String, String)], body: Data?) throws -> Response {
-        let deadline = Date().addingTimeInterval(timeout)
-        let fd = try connect(deadline: deadline)
+        let start = Date()
+        let deadline = start.addingTimeInterval(timeout)
+        let fd = try connect(deadline: min(deadline, start.addingTimeInterval(connectTimeout)))
         defer { close(fd) }
         var head = "\(method) \(target) HTTP/1.1\r\nHost: \(hostHeader)\r\nConnection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }

@@ -61,9 +61,11 @@ struct SmartHTTPPush {
         while path.hasSuffix("/") { path.removeLast() }
         self.remote = remote
         self.path = path
-        // The whole exchange of one request (connect, send, the server's work, the answer).
+        // Connecting is bounded like libgit2's reachability check; the whole exchange of one
+        // request (send, the server's work, the answer) gets more room.
+        let seconds = TimeInterval(max(1, remote.timeoutSeconds))
         client = PlainHTTPClient(host: host, port: components.port.map(String.init) ?? "80",
-                                 timeout: TimeInterval(max(1, remote.timeoutSeconds)) * 4)
+                                 connectTimeout: seconds, timeout: seconds * 4)
         let user: String
         let password: String?
         if let urlPassword, !urlPassword.isEmpty {
