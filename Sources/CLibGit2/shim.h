@@ -6,3 +6,23 @@
 static inline int manifestor_git_set_ssl_cert_file(const char *file) {
     return git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file, NULL);
 }
+
+/* Cache objects of `type` up to `size` bytes (libgit2 caches no tree over 4 KB by default). */
+static inline int manifestor_git_set_cache_object_limit(git_object_t type, size_t size) {
+    return git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, type, size);
+}
+
+/* Upper bound, in bytes, on what libgit2's object cache holds in all (default 256 MiB). */
+static inline int manifestor_git_set_cache_max_size(ssize_t bytes) {
+    return git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, bytes);
+}
+
+/* Size of one mapped window of a pack file (default 1 GiB on 64-bit). */
+static inline int manifestor_git_set_mwindow_size(size_t bytes) {
+    return git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, bytes);
+}
+
+/* Bound on the pack bytes mapped at once; least recently used windows are unmapped beyond it. */
+static inline int manifestor_git_set_mwindow_mapped_limit(size_t bytes) {
+    return git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, bytes);
+}

@@ -1,8 +1,35 @@
 import CLibGit2
 import Foundation
 
-/// `git_libgit2_init()` once per process: a global `let` is initialised lazily and atomically.
-private let libgit2InitResult: Int32 = git_libgit2_init()
+/// `git_libgit2_init()` once per process, then the process-wide memory settings: a global `let`
+/// is initialised lazily and atomically.
+private let libgit2InitResult: Int32 = {
+    let result = git_libgit2_init()
+    LibGit2Tuning.apply()
+    return result
+}()
+
+/// Process-wide libgit2 settings for a repository whose `preview/` tree has thousands of entries
+/// (measured in bench/README.md).
+enum LibGit2Tuning {
+    /// libgit2 caches no tree over 4 KB by default, so every commit re-read, inflated and hashed
+    /// the whole `preview/` tree (480 KB at 10,000 previews) several times.
+    static let treeCacheLimit = 4 << 20
+    /// The object cache across all repositories (default 256 MiB).
+    static let cacheMaxSize = 4 << 20
+    /// One mapped window of a pack (default 1 GiB: a whole 41 MB pack stays mapped and resident).
+    static let packWindowSize = 2 << 20
+    /// All mapped pack windows together (default 8 GiB); least recently used ones are unmapped.
+    static let packMappedLimit = 8 << 20
+
+    static func apply() {
+        // Failures leave libgit2's defaults, which are correct, only bigger and slower.
+        _ = manifestor_git_set_cache_object_limit(GIT_OBJECT_TREE, treeCacheLimit)
+        _ = manifestor_git_set_cache_max_size(cacheMaxSize)
+        _ = manifestor_git_set_mwindow_size(packWindowSize)
+        _ = manifestor_git_set_mwindow_mapped_limit(packMappedLimit)
+    }
+}
 
 /// Call before any other libgit2 function.
 func ensureLibgit2() {
