@@ -163,14 +163,27 @@ struct TreeUpdatePlan {
 
         // Removals against the baseline: explicit ones, directories replaced by files, files in
         // the way of a directory.
+        // Each path is looked up once: the files of one preview share their directories, and a
+        // lookup reads every tree on the way (`preview/` alone has an entry per preview).
+        var kinds: [String: EntryKind] = [:]
+        func kind(_ path: String) throws -> EntryKind {
+            if let known = kinds[path] { return known }
+            var found = EntryKind.missing
+            if let entry = try repository.entry(in: baseline, path: path, operation: operation) {
+                found = git_tree_entry_type(entry) == GIT_OBJECT_TREE ? .tree : .other
+                git_tree_entry_free(entry)
+            }
+            kinds[path] = found
+            return found
+        }
         var candidates = explicitRemovals
         for upsert in pending {
             let components = upsert.path.split(separator: "/").map(String.init)
             for depth in 1...components.count {
                 let prefix = components[0..<depth].joined(separator: "/")
-                guard let entry = try repository.entry(in: baseline, path: prefix, operation: operation) else { break }
-                let isTree = git_tree_entry_type(entry) == GIT_OBJECT_TREE
-                git_tree_entry_free(entry)
+                let found = try kind(prefix)
+                if found == .missing { break }
+                let isTree = found == .tree
                 let isLast = depth == components.count
                 if isLast ? isTree : !isTree {
                     candidates.append(prefix)
@@ -181,8 +194,7 @@ struct TreeUpdatePlan {
         var existing: [String] = []
         var seen: Set<String> = []
         for path in candidates where seen.insert(path).inserted {
-            if let entry = try repository.entry(in: baseline, path: path, operation: operation) {
-                git_tree_entry_free(entry)
+            if try kind(path) != .missing {
                 existing.append(path)
             }
         }
@@ -190,6 +202,8 @@ struct TreeUpdatePlan {
         removals = existing.filter { path in !Self.ancestors(of: path).contains(where: existingSet.contains) }
         upserts = pending
     }
+
+    private enum EntryKind { case missing, tree, other }
 
     /// "a/b/c" -> ["a", "a/b"].
     static func ancestors(of path: String) -> [String] {
