@@ -1,4 +1,5 @@
 #include <git2.h>
+#include <git2/sys/odb_backend.h>
 
 /* git_libgit2_opts is variadic, which Swift cannot call: one non-variadic helper per option used. */
 

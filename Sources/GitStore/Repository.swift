@@ -59,6 +59,7 @@ public final class Repository {
             throw GitError(kind: .invalidInput, message: "\(absolute) is not a bare repository",
                            operation: operation)
         }
+        try StoredLooseObjects.install(in: repository, operation: operation)
         return opened
     }
 
