@@ -27,3 +27,8 @@ static inline int manifestor_git_set_mwindow_size(size_t bytes) {
 static inline int manifestor_git_set_mwindow_mapped_limit(size_t bytes) {
     return git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, bytes);
 }
+
+/* Whether objects read from disk are hashed again to check their id (default on). */
+static inline int manifestor_git_enable_strict_hash_verification(int enabled) {
+    return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, enabled);
+}

@@ -22,12 +22,19 @@ enum LibGit2Tuning {
     /// All mapped pack windows together (default 8 GiB); least recently used ones are unmapped.
     static let packMappedLimit = 8 << 20
 
+    /// libgit2 hashes every object it reads from disk again to check its id: a whole SHA-1 of
+    /// the 480 KB `preview/` tree for each commit that reads the tree the previous one wrote.
+    /// Off: what Manifestor reads it wrote itself, and what it pushes is hashed and checked by
+    /// the server (`index-pack`, then the connectivity check refuses a ref to a missing object).
+    static let strictHashVerification: Int32 = 0
+
     static func apply() {
         // Failures leave libgit2's defaults, which are correct, only bigger and slower.
         _ = manifestor_git_set_cache_object_limit(GIT_OBJECT_TREE, treeCacheLimit)
         _ = manifestor_git_set_cache_max_size(cacheMaxSize)
         _ = manifestor_git_set_mwindow_size(packWindowSize)
         _ = manifestor_git_set_mwindow_mapped_limit(packMappedLimit)
+        _ = manifestor_git_enable_strict_hash_verification(strictHashVerification)
     }
 }
 

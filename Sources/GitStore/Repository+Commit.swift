@@ -1,8 +1,8 @@
 import CLibGit2
 import Foundation
 
-/// Building commits in memory: blobs, then `git_tree_create_updated` on the parent's tree,
-/// then `git_commit_create` without touching any reference.
+/// Building commits in memory: blobs, then the parent's tree edited along the changed paths
+/// (`TreeEditor`), then `git_commit_create` without touching any reference.
 extension Repository {
     /// Applies `changes` (in order) to the tree of `parent` (or to an empty tree) and writes a
     /// commit with that tree. Returns nil, writing no commit, when the tree does not change.
@@ -40,19 +40,20 @@ extension Repository {
 
         let plan = try TreeUpdatePlan(changes: changes, repository: self, baseline: baseline, operation: operation)
         var treeOID = git_tree_id(baseline).pointee
+        var odb: OpaquePointer?
+        try gitCall(operation) { git_repository_odb(&odb, pointer) }
+        defer { git_odb_free(odb) }
+        let editor = TreeEditor(repository: self, odb: odb!, operation: operation)
+        // Removals first, then upserts: the plan resolved every conflict between the two.
         if !plan.removals.isEmpty {
-            treeOID = try updateTree(baseline, removals: plan.removals, upserts: [], operation: operation)
+            treeOID = try editor.apply(root: treeOID, edits: plan.removals.map { ($0, .remove) })
         }
         if !plan.upserts.isEmpty {
-            // A removal and an upsert below it in one git_tree_create_updated call silently keeps the
-            // old entries (libgit2 1.5), hence removals first, on their own.
-            let intermediate = try lookupTree(&treeOID, operation: operation)
-            defer { git_tree_free(intermediate) }
-            var blobs: [(path: String, oid: git_oid)] = []
+            var edits: [(path: String, action: TreeEditor.Action)] = []
             for upsert in plan.upserts {
-                blobs.append((upsert.path, try writeBlob(upsert.content, operation: operation)))
+                edits.append((upsert.path, .upsertBlob(OID(try writeBlob(upsert.content, operation: operation)))))
             }
-            treeOID = try updateTree(intermediate, removals: [], upserts: blobs, operation: operation)
+            treeOID = try editor.apply(root: treeOID, edits: edits)
         }
         if git_oid_equal(&treeOID, git_tree_id(baseline)) == 1 {
             return nil
@@ -105,38 +106,12 @@ extension Repository {
         }
         return oid
     }
-
-    private func updateTree(
-        _ baseline: OpaquePointer, removals: [String], upserts: [(path: String, oid: git_oid)], operation: String
-    ) throws -> git_oid {
-        // C strings live until the call returns.
-        var paths: [UnsafeMutablePointer<CChar>] = []
-        defer { paths.forEach { free($0) } }
-        var updates: [git_tree_update] = []
-        for path in removals {
-            guard let cPath = strdup(path) else { throw GitError(kind: .other, message: "out of memory", operation: operation) }
-            paths.append(cPath)
-            updates.append(git_tree_update(action: GIT_TREE_UPDATE_REMOVE, id: git_oid(), filemode: GIT_FILEMODE_TREE,
-                                           path: cPath))
-        }
-        for upsert in upserts {
-            guard let cPath = strdup(upsert.path) else { throw GitError(kind: .other, message: "out of memory", operation: operation) }
-            paths.append(cPath)
-            updates.append(git_tree_update(action: GIT_TREE_UPDATE_UPSERT, id: upsert.oid, filemode: GIT_FILEMODE_BLOB,
-                                           path: cPath))
-        }
-        var out = git_oid()
-        try gitCall(operation) {
-            git_tree_create_updated(&out, pointer, baseline, updates.count, &updates)
-        }
-        return out
-    }
 }
 
-/// `changes` turned into what libgit2 can apply in two conflict-free calls: removals (paths that
-/// exist in the baseline, none below another), then upserts (none below another).
-/// libgit2 fails on removing a missing path, on "duplicate entries", on replacing a tree by a blob
-/// and on a "D/F conflict" (a file below a blob), so all of those are resolved here.
+/// `changes` turned into two conflict-free sets of edits: removals (paths that exist in the
+/// baseline, none below another), then upserts (none below another). Removing a missing path,
+/// writing a path twice, replacing a tree by a blob and a file below a blob are all resolved
+/// here, so that each edit is a plain removal or write.
 struct TreeUpdatePlan {
     var removals: [String] = []
     var upserts: [(path: String, content: Data)] = []

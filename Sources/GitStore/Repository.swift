@@ -9,6 +9,8 @@ import Foundation
 public final class Repository {
     let pointer: OpaquePointer
     public let path: String
+    /// Raw trees lately written or read by commits and pushes (see `TreeEditor`).
+    let rawTrees = RawTreeMemo(budget: 16 << 20)
 
     private init(pointer: OpaquePointer, path: String) {
         self.pointer = pointer

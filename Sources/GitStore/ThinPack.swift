@@ -36,7 +36,7 @@ struct ThinPackWriter {
         var odb: OpaquePointer?
         try gitCall(operation) { git_repository_odb(&odb, repository.pointer) }
         defer { git_odb_free(odb) }
-        var state = State(odb: odb!, operation: operation)
+        var state = State(repository: repository, odb: odb!, operation: operation)
         // Oldest first: a commit's new trees are the bases of the next commit's trees.
         for entry in line.reversed() {
             state.beginCommit()
@@ -47,6 +47,7 @@ struct ThinPackWriter {
     }
 
     private struct State {
+        let repository: Repository
         let odb: OpaquePointer
         let operation: String
         var body = Data()
@@ -56,7 +57,8 @@ struct ThinPackWriter {
         var previousTrees: [OID: Data] = [:]
         var currentTrees: [OID: Data] = [:]
 
-        init(odb: OpaquePointer, operation: String) {
+        init(repository: Repository, odb: OpaquePointer, operation: String) {
+            self.repository = repository
             self.odb = odb
             self.operation = operation
         }
@@ -82,10 +84,8 @@ struct ThinPackWriter {
                 currentTrees[key] = data
                 return data
             }
-            let (type, data) = try read(id)
-            guard type == GIT_OBJECT_TREE else {
-                throw GitError(kind: .other, message: "object \(ObjectID(id)) is not a tree", operation: operation)
-            }
+            // The committer's memo holds the trees its commits just wrote.
+            let data = try repository.rawTree(key, odb: odb, operation: operation)
             currentTrees[key] = data
             return data
         }

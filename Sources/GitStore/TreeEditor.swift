@@ -1,0 +1,195 @@
+import CLibGit2
+import Foundation
+
+/// Applies removals and blob upserts to a tree by editing raw tree objects: only the trees on the
+/// edited paths are read and written, and an unchanged entry is copied as bytes.
+///
+/// Same result as `git_tree_create_updated` (a tree left empty disappears from its parent, the
+/// root stays, possibly empty), without its cost on a wide tree: libgit2 turns every entry of
+/// each tree on the path into a tree-builder entry, sorts them all and formats them again,
+/// which at 10,000 previews is most of a commit's CPU time (`preview/` has an entry per preview).
+/// Callers pass conflict-free edits (`TreeUpdatePlan`): no path below another, removals of
+/// existing paths.
+struct TreeEditor {
+    enum Action {
+        case remove
+        case upsertBlob(OID)
+    }
+
+    struct Edit {
+        /// Path components still to walk, as bytes.
+        var components: ArraySlice<[UInt8]>
+        var action: Action
+    }
+
+    let repository: Repository
+    let odb: OpaquePointer
+    let operation: String
+
+    /// The new root tree.
+    func apply(root: git_oid, edits: [(path: String, action: Action)]) throws -> git_oid {
+        let prepared = edits.map { edit in
+            Edit(components: edit.path.split(separator: "/").map { Array($0.utf8) }[...], action: edit.action)
+        }
+        return try edit(tree: OID(root), edits: prepared)?.oid ?? write(Data())
+    }
+
+    /// The edited version of `tree` (nil: no tree there yet), or nil when it ends up empty.
+    private func edit(tree: OID?, edits: [Edit]) throws -> OID? {
+        let raw = try tree.map { try repository.rawTree($0, odb: odb, operation: operation) } ?? Data()
+        let entries = try TreeEntries.parse(raw, operation: operation)
+
+        // The edits of this level, by entry name, in the order given.
+        var names: [[UInt8]] = []
+        var byName: [[UInt8]: [Edit]] = [:]
+        for var edit in edits {
+            guard let first = edit.components.first else { continue }
+            edit.components = edit.components.dropFirst()
+            if byName[first] == nil { names.append(first) }
+            byName[first, default: []].append(edit)
+        }
+
+        // Existing entries of the edited names.
+        var found: [[UInt8]: Int] = [:]
+        raw.withUnsafeBytes { bytes in
+            for name in names {
+                for (index, entry) in entries.enumerated()
+                where entry.nameEnd - entry.nameStart == name.count
+                    && memcmp(bytes.baseAddress! + entry.nameStart, name, name.count) == 0 {
+                    found[name] = index
+                }
+            }
+        }
+        var replaced = Set<Int>()
+        var added: [(name: [UInt8], mode: String, isTree: Bool, id: OID)] = []
+        for name in names {
+            let group = byName[name]!
+            let existing = found[name].map { entries[$0] }
+            if let last = group.last(where: { $0.components.isEmpty }) {
+                // The path itself (the plan sends one edit per path).
+                if let index = found[name] { replaced.insert(index) }
+                if case .upsertBlob(let id) = last.action {
+                    added.append((name, "100644", false, id))
+                }
+                continue
+            }
+            let subtree = existing.flatMap { $0.kind == .tree ? $0.id : nil }
+            if subtree == nil, group.allSatisfy({ if case .remove = $0.action { true } else { false } }) {
+                continue  // nothing to remove below a file or a missing path
+            }
+            if let index = found[name] { replaced.insert(index) }
+            if let edited = try edit(tree: subtree, edits: group) {
+                added.append((name, "40000", true, edited))
+            }
+        }
+
+        // Unchanged entries (already in git's order) merged with the new ones (sorted here).
+        added.sort { x, y in
+            x.name.withUnsafeBytes { xb in y.name.withUnsafeBytes { yb in Self.order(xb, x.isTree, yb, y.isTree) < 0 } }
+        }
+        var out = Data()
+        out.reserveCapacity(raw.count + added.reduce(0) { $0 + $1.name.count + 28 })
+        raw.withUnsafeBytes { bytes in
+            var next = 0
+            func appendAdded(before entry: TreeEntries.Entry?) {
+                while next < added.count {
+                    let item = added[next]
+                    if let entry {
+                        let name = UnsafeRawBufferPointer(rebasing: bytes[entry.nameStart..<entry.nameEnd])
+                        let before = item.name.withUnsafeBytes { Self.order($0, item.isTree, name, entry.kind == .tree) < 0 }
+                        guard before else { return }
+                    }
+                    out.append(contentsOf: item.mode.utf8)
+                    out.append(0x20)
+                    out.append(contentsOf: item.name)
+                    out.append(0)
+                    out.append(contentsOf: item.id.bytes)
+                    next += 1
+                }
+            }
+            var start = 0
+            for (index, entry) in entries.enumerated() {
+                let end = entry.nameEnd + 21
+                if !replaced.contains(index) {
+                    appendAdded(before: entry)
+                    out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+                }
+                start = end
+            }
+            appendAdded(before: nil)
+        }
+        if out.isEmpty { return nil }
+        if out == raw, let tree { return tree }
+        return try OID(write(out))
+    }
+
+    private func write(_ raw: Data) throws -> git_oid {
+        var oid = git_oid()
+        try gitCall(operation) {
+            raw.withUnsafeBytes { git_odb_write(&oid, odb, $0.baseAddress, $0.count, GIT_OBJECT_TREE) }
+        }
+        repository.rememberRawTree(OID(oid), raw)
+        return oid
+    }
+
+    /// git's tree order (`base_name_compare`): bytewise, a tree's name as if followed by "/".
+    static func order(_ x: UnsafeRawBufferPointer, _ xIsTree: Bool, _ y: UnsafeRawBufferPointer, _ yIsTree: Bool) -> Int {
+        let common = min(x.count, y.count)
+        if common > 0 {
+            let c = memcmp(x.baseAddress!, y.baseAddress!, common)
+            if c != 0 { return Int(c) }
+        }
+        let xc: UInt8 = x.count > common ? x[common] : (xIsTree ? 0x2f : 0)
+        let yc: UInt8 = y.count > common ? y[common] : (yIsTree ? 0x2f : 0)
+        return Int(xc) - Int(yc)
+    }
+}
+
+/// Raw tree objects the committer wrote or read lately, by id, within a byte budget (oldest out
+/// first): a batch's next commit edits the tree the previous one wrote, and the push's thin pack
+/// reads both versions of each.
+final class RawTreeMemo {
+    private var trees: [OID: Data] = [:]
+    private var order: [OID] = []
+    private var bytes = 0
+    let budget: Int
+
+    init(budget: Int) { self.budget = budget }
+
+    subscript(id: OID) -> Data? { trees[id] }
+
+    func insert(_ id: OID, _ raw: Data) {
+        guard raw.count <= budget, trees[id] == nil else { return }
+        trees[id] = raw
+        order.append(id)
+        bytes += raw.count
+        var drop = 0
+        while bytes > budget, drop < order.count {
+            if let old = trees.removeValue(forKey: order[drop]) { bytes -= old.count }
+            drop += 1
+        }
+        if drop > 0 { order.removeFirst(drop) }
+    }
+}
+
+extension Repository {
+    /// The raw bytes of tree `id`, from the memo or the object database.
+    func rawTree(_ id: OID, odb: OpaquePointer, operation: String) throws -> Data {
+        if let raw = rawTrees[id] { return raw }
+        var object: OpaquePointer?
+        var oid = id.oid
+        try gitCall(operation) { git_odb_read(&object, odb, &oid) }
+        defer { git_odb_object_free(object) }
+        guard git_odb_object_type(object) == GIT_OBJECT_TREE else {
+            throw GitError(kind: .other, message: "object \(ObjectID(oid)) is not a tree", operation: operation)
+        }
+        let size = git_odb_object_size(object)
+        let raw = git_odb_object_data(object).map { Data(bytes: $0, count: size) } ?? Data()
+        rawTrees.insert(id, raw)
+        return raw
+    }
+
+    func rememberRawTree(_ id: OID, _ raw: Data) {
+        rawTrees.insert(id, raw)
+    }
+}
