@@ -90,15 +90,22 @@ struct TreeEditor {
         var out = Data()
         out.reserveCapacity(raw.count + added.reduce(0) { $0 + $1.name.count + 28 })
         raw.withUnsafeBytes { bytes in
+            // Unchanged entries are copied in runs: a new entry or a replaced one ends a run.
             var next = 0
+            var runStart = 0
+            func flush(upTo end: Int) {
+                if end > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart..<end])) }
+            }
+            func nextSortsBefore(_ entry: TreeEntries.Entry) -> Bool {
+                guard next < added.count else { return false }
+                let item = added[next]
+                let name = UnsafeRawBufferPointer(rebasing: bytes[entry.nameStart..<entry.nameEnd])
+                return item.name.withUnsafeBytes { Self.order($0, item.isTree, name, entry.kind == .tree) < 0 }
+            }
             func appendAdded(before entry: TreeEntries.Entry?) {
                 while next < added.count {
                     let item = added[next]
-                    if let entry {
-                        let name = UnsafeRawBufferPointer(rebasing: bytes[entry.nameStart..<entry.nameEnd])
-                        let before = item.name.withUnsafeBytes { Self.order($0, item.isTree, name, entry.kind == .tree) < 0 }
-                        guard before else { return }
-                    }
+                    if let entry, !nextSortsBefore(entry) { return }
                     out.append(contentsOf: item.mode.utf8)
                     out.append(0x20)
                     out.append(contentsOf: item.name)
@@ -107,15 +114,22 @@ struct TreeEditor {
                     next += 1
                 }
             }
+            var isReplaced = [Bool](repeating: false, count: entries.count)
+            for index in replaced { isReplaced[index] = true }
             var start = 0
             for (index, entry) in entries.enumerated() {
                 let end = entry.nameEnd + 21
-                if !replaced.contains(index) {
+                if isReplaced[index] {
+                    flush(upTo: start)
+                    runStart = end
+                } else if nextSortsBefore(entry) {
+                    flush(upTo: start)
+                    runStart = start
                     appendAdded(before: entry)
-                    out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
                 }
                 start = end
             }
+            flush(upTo: raw.count)
             appendAdded(before: nil)
         }
         if out.isEmpty { return nil }
