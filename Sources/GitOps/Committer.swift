@@ -52,6 +52,8 @@ public final class Committer: @unchecked Sendable {
     private let clock: @Sendable () -> Date
     private let logger: Logger
     private let queue: DispatchQueue
+    /// Where a pipelined batch's push runs while the next batch is built (see `process`).
+    private let pushQueue: DispatchQueue
     private let lock = NSLock()
     private var pending: [Pending] = []
     private var draining = false
@@ -72,6 +74,7 @@ public final class Committer: @unchecked Sendable {
         self.clock = clock
         self.logger = logger
         self.queue = DispatchQueue(label: "manifestor.git.\(settings.branch)", qos: .userInitiated)
+        self.pushQueue = DispatchQueue(label: "manifestor.push.\(settings.branch)", qos: .userInitiated)
     }
 
     // MARK: - Submitting
@@ -115,6 +118,9 @@ public final class Committer: @unchecked Sendable {
             }
         }
     }
+
+    /// Operations queued and not yet taken into a batch.
+    public var queuedOperations: Int { lock.withLock { pending.count } }
 
     /// Whether the remote has answered at least once (readiness).
     public var isReady: Bool { lock.withLock { reachedRemote } }
@@ -168,65 +174,108 @@ public final class Committer: @unchecked Sendable {
         }
     }
 
-    // MARK: - One batch
+    // MARK: - Batches
 
-    private func process(_ batch: [Pending]) {
-        metrics.batch(size: batch.count)
-        let context: OperationContext
+    /// Runs `first` and every batch queued behind it, holding the cache's lock.
+    ///
+    /// Pushes over smart HTTP are pipelined: while batch k is on the wire (network and server
+    /// time, during which this thread would only wait), batch k+1 is built on k's head; it is
+    /// pushed once k has landed, with k's head as its compare-and-swap base. If k does not land
+    /// as built (refused, re-run on a new tip, or failed), k+1 is built again the plain way, so
+    /// every answer still names a commit that is on the remote. Other transports push each
+    /// batch before the next is built.
+    private func process(_ first: [Pending]) {
         do {
-            context = OperationContext(catalog: try catalog(), now: clock())
+            try withCacheLock { repo in pipeline(first: first, repo: repo) }
         } catch {
-            batch.forEach { $0.complete(.failure(error)) }
-            return
-        }
-        do {
-            try withCacheLock { repo in try commitAndPush(batch, repo: repo, context: context) }
-        } catch {
-            let mapped = mapGitError(error)
-            logger.notice("batch failed", metadata: ["operations": "\(batch.count)", "error": "\(mapped)"])
-            batch.forEach { $0.complete(.failure(mapped)) }
+            fail(first, error)
         }
     }
 
-    private func commitAndPush(_ batch: [Pending], repo: Repository, context: OperationContext) throws {
-        var tip = try repo.lookupReference(trackingRef)
-        if tip == nil { try fetch(repo); tip = try repo.lookupReference(trackingRef) }
-        for attempt in 1...settings.maxPushAttempts {
-            var head = tip
-            var results: [Result<Done, Error>] = []
-            for item in batch {
-                do {
-                    let plan = try item.plan(TreeSnapshot(repository: repo, commit: head), context)
-                    let now = context.now
-                    let signature = Signature(name: settings.author.name, email: settings.author.email, date: now)
-                    if !plan.changes.isEmpty,
-                       let commit = try repo.makeCommit(parent: head, changes: plan.changes, author: signature, committer: signature, message: plan.message.text) {
-                        head = commit
-                        results.append(.success(Done(commit: commit, changed: true, answer: plan.answer, subject: plan.message.subject)))
-                    } else {
-                        results.append(.success(Done(commit: head, changed: false, answer: plan.answer, subject: plan.message.subject)))
-                    }
-                } catch let error as GitError where error.kind != .invalidInput {
-                    throw error
-                } catch {
-                    results.append(.failure(error))
-                }
+    private func pipeline(first: [Pending], repo: Repository) {
+        var batch = first
+        var flight: Flight?
+        while true {
+            if batch.isEmpty {
+                guard let landing = flight else { return }
+                flight = nil
+                _ = land(landing, repo: repo)
+                batch = takeBatch()
+                continue
             }
-            if head == tip {
-                zip(batch, results).forEach { $0.complete($1) }
-                return
+            metrics.batch(size: batch.count)
+            do {
+                let context = OperationContext(catalog: try catalog(), now: clock())
+                let base = try flight?.built.head ?? currentTip(repo)
+                let built = try build(batch, on: base, repo: repo, context: context)
+                if let landing = flight {
+                    flight = nil
+                    if !land(landing, repo: repo) {
+                        // Built on a head that did not reach the remote as it was.
+                        try commitAndPush(batch, repo: repo, context: context)
+                        batch = takeBatch()
+                        continue
+                    }
+                }
+                if let base, let head = built.head, head != base,
+                   let prepared = try repo.preparePush(settings.remote, branch: settings.branch, commit: head, expected: base) {
+                    metrics.pushed()
+                    flight = Flight(batch: batch, built: built, context: context, prepared: prepared, queue: pushQueue)
+                } else {
+                    try commitAndPush(batch, repo: repo, context: context, prebuilt: built)
+                }
+            } catch {
+                fail(batch, error)
+            }
+            batch = takeBatch()
+        }
+    }
+
+    /// Waits for `flight`'s push and answers its operations. True when its commits reached the
+    /// remote exactly as built (so a batch built on its head may follow).
+    private func land(_ flight: Flight, repo: Repository) -> Bool {
+        do {
+            switch flight.wait() {
+            case .success(true):
+                try landed(flight.batch, flight.built, repo: repo, attempt: 1)
+                return true
+            case .success(false):
+                // The server is better left to libgit2: the same commits, pushed the plain way.
+                return try commitAndPush(flight.batch, repo: repo, context: flight.context, prebuilt: flight.built) == flight.built.head
+            case .failure(let error as GitError) where error.kind == .refused:
+                markReached()
+                metrics.pushRefused()
+                logger.notice("push refused; re-running on the new tip", metadata: ["attempt": "1", "reason": "\(error.message)"])
+                try fetch(repo)
+                try commitAndPush(flight.batch, repo: repo, context: flight.context)
+                return false
+            case .failure(let error):
+                throw error
+            }
+        } catch {
+            fail(flight.batch, error)
+            return false
+        }
+    }
+
+    /// Pushes `batch` (built first unless `prebuilt`), re-running it on the new tip after a
+    /// refusal, and answers it. Returns the head that landed.
+    @discardableResult
+    private func commitAndPush(_ batch: [Pending], repo: Repository, context: OperationContext, prebuilt: Built? = nil) throws -> ObjectID? {
+        var tip = try prebuilt.map { $0.base } ?? currentTip(repo)
+        for attempt in 1...settings.maxPushAttempts {
+            let built = try (attempt == 1 ? prebuilt : nil) ?? build(batch, on: tip, repo: repo, context: context)
+            guard let head = built.head, head != tip else {
+                zip(batch, built.results).forEach { $0.complete($1) }
+                return tip
             }
             do {
                 metrics.pushed()
                 // Compare-and-swap against the tip the batch was built on: a remote that moved,
                 // even backwards (a reset or force-push), refuses, and the batch is re-run.
-                try repo.pushBranch(settings.remote, branch: settings.branch, commit: head!, expected: tip)
-                markReached()
-                try repo.updateReference(trackingRef, to: head!, expected: tip, message: "manifestor: pushed batch")
-                metrics.committed(results.filter { (try? $0.get().changed) == true }.count)
-                logger.info("pushed", metadata: ["commit": "\(head!.hex)", "operations": "\(batch.count)", "attempt": "\(attempt)"])
-                zip(batch, results).forEach { $0.complete($1) }
-                return
+                try repo.pushBranch(settings.remote, branch: settings.branch, commit: head, expected: tip)
+                try landed(batch, built, repo: repo, attempt: attempt)
+                return head
             } catch let error as GitError where error.kind == .refused {
                 markReached()
                 metrics.pushRefused()
@@ -238,6 +287,62 @@ public final class Committer: @unchecked Sendable {
             }
         }
         throw UnavailableError(message: "the remote kept refusing the push after \(settings.maxPushAttempts) attempts", retryAfterSeconds: 2)
+    }
+
+    /// The batch's commits are on the remote: move the tracking ref and answer.
+    private func landed(_ batch: [Pending], _ built: Built, repo: Repository, attempt: Int) throws {
+        guard let head = built.head else { return }
+        markReached()
+        try repo.updateReference(trackingRef, to: head, expected: built.base, message: "manifestor: pushed batch")
+        metrics.committed(built.results.filter { (try? $0.get().changed) == true }.count)
+        logger.info("pushed", metadata: ["commit": "\(head.hex)", "operations": "\(batch.count)", "attempt": "\(attempt)"])
+        zip(batch, built.results).forEach { $0.complete($1) }
+    }
+
+    /// Each operation of `batch` as its own commit on `tip`. An operation whose input is bad
+    /// gets its error and makes no commit; a git failure fails the whole batch (thrown).
+    private func build(_ batch: [Pending], on tip: ObjectID?, repo: Repository, context: OperationContext) throws -> Built {
+        var head = tip
+        var results: [Result<Done, Error>] = []
+        for item in batch {
+            do {
+                let plan = try item.plan(TreeSnapshot(repository: repo, commit: head), context)
+                let signature = Signature(name: settings.author.name, email: settings.author.email, date: context.now)
+                if !plan.changes.isEmpty,
+                   let commit = try repo.makeCommit(parent: head, changes: plan.changes, author: signature, committer: signature, message: plan.message.text) {
+                    head = commit
+                    results.append(.success(Done(commit: commit, changed: true, answer: plan.answer, subject: plan.message.subject)))
+                } else {
+                    results.append(.success(Done(commit: head, changed: false, answer: plan.answer, subject: plan.message.subject)))
+                }
+            } catch let error as GitError where error.kind != .invalidInput {
+                throw error
+            } catch {
+                results.append(.failure(error))
+            }
+        }
+        return Built(base: tip, head: head, results: results)
+    }
+
+    /// The tracking ref's commit, fetched first when the cache has none.
+    private func currentTip(_ repo: Repository) throws -> ObjectID? {
+        if let tip = try repo.lookupReference(trackingRef) { return tip }
+        try fetch(repo)
+        return try repo.lookupReference(trackingRef)
+    }
+
+    private func takeBatch() -> [Pending] {
+        lock.withLock {
+            let take = Array(pending.prefix(settings.maxBatch))
+            pending.removeFirst(take.count)
+            return take
+        }
+    }
+
+    private func fail(_ batch: [Pending], _ error: Error) {
+        let mapped = mapGitError(error)
+        logger.notice("batch failed", metadata: ["operations": "\(batch.count)", "error": "\(mapped)"])
+        batch.forEach { $0.complete(.failure(mapped)) }
     }
 
     /// Exponential backoff with full jitter: 25 ms, 50 ms, ... capped at 1.6 s.
@@ -314,6 +419,38 @@ private struct Done {
     var changed: Bool
     var answer: any Sendable
     var subject: String
+}
+
+private struct Built {
+    /// The tip the batch was built on, and the last commit it made (the tip if none).
+    var base: ObjectID?
+    var head: ObjectID?
+    var results: [Result<Done, Error>]
+}
+
+/// A built batch whose push runs on the push queue.
+private final class Flight: @unchecked Sendable {
+    let batch: [Pending]
+    let built: Built
+    let context: OperationContext
+    private let finished = DispatchSemaphore(value: 0)
+    private var outcome: Result<Bool, Error>?
+
+    init(batch: [Pending], built: Built, context: OperationContext, prepared: PreparedPush, queue: DispatchQueue) {
+        self.batch = batch
+        self.built = built
+        self.context = context
+        queue.async { [self] in
+            outcome = Result { try prepared.send() }
+            finished.signal()
+        }
+    }
+
+    /// The push's outcome, once it is known.
+    func wait() -> Result<Bool, Error> {
+        finished.wait()
+        return outcome!
+    }
 }
 
 private struct Pending {

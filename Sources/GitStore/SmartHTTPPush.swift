@@ -29,12 +29,42 @@ extension Repository {
     /// trust a private CA file for one request, and libgit2 does).
     public func pushBranch(_ remote: RemoteOptions, branch: String, commit: ObjectID, expected: ObjectID?,
                            path: PushPath = .configured) throws {
-        if path != .libgit2, let expected, let push = SmartHTTPPush(remote: remote) {
-            if try push.push(repository: self, branch: branch, commit: commit, expected: expected,
-                             packbuilder: path == .packbuilder) { return }
+        if let expected, let prepared = try preparePush(remote, branch: branch, commit: commit, expected: expected, path: path),
+           try prepared.send() {
+            return
         }
         try self.push(remote, refspecs: ["\(commit.hex):refs/heads/\(branch)"],
                       expectedRemote: ["refs/heads/\(branch)": expected])
+    }
+
+    /// The smart-HTTP push of `expected..commit` with its pack built, ready to `send()` from any
+    /// thread (it holds no reference to the repository), or nil when this push goes through
+    /// libgit2 (`pushBranch` says when).
+    public func preparePush(_ remote: RemoteOptions, branch: String, commit: ObjectID, expected: ObjectID,
+                            path: PushPath = .configured) throws -> PreparedPush? {
+        guard path != .libgit2, let push = SmartHTTPPush(remote: remote) else { return nil }
+        let built = path == .packbuilder
+            ? try packNewObjects(tip: commit, base: expected)
+            : try ThinPackWriter(repository: self).pack(tip: commit, base: expected)
+        guard let pack = built else { return nil }
+        return PreparedPush(push: push, branch: branch, commit: commit, expected: expected, pack: pack.data)
+    }
+}
+
+/// A push over smart HTTP whose pack is built: what is left is network only.
+public struct PreparedPush: Sendable {
+    let push: SmartHTTPPush
+    public let branch: String
+    public let commit: ObjectID
+    public let expected: ObjectID
+    let pack: Data
+
+    /// Moves the remote branch from `expected` to `commit` (compare-and-swap). Returns false,
+    /// having sent nothing, when the server is better left to libgit2 (a redirect, no smart
+    /// HTTP with report-status); throws `.refused` when the branch is not at `expected` or the
+    /// server refuses the update.
+    public func send() throws -> Bool {
+        try push.send(branch: branch, commit: commit, expected: expected, pack: pack)
     }
 }
 
@@ -42,7 +72,7 @@ extension Repository {
 /// `GET <url>/info/refs?service=git-receive-pack` (the advertised refs and capabilities), then
 /// `POST <url>/git-receive-pack` with `<old> <new> <ref>\0report-status`, a flush and the pack,
 /// answered by a report-status (`unpack ok`, `ok <ref>` or `ng <ref> <reason>`).
-struct SmartHTTPPush {
+struct SmartHTTPPush: Sendable {
     let remote: RemoteOptions
     let client: PlainHTTPClient
     /// The repository's path on the server, without a trailing slash.
@@ -78,10 +108,8 @@ struct SmartHTTPPush {
         authorization = password.map { "Basic " + Data("\(user):\($0)".utf8).base64EncodedString() }
     }
 
-    /// Pushes `commit` over `expected`. Returns false, having sent nothing, when this case is
-    /// better left to libgit2 (the history is not a line of one-parent commits from `expected`,
-    /// or the server does not speak smart HTTP with report-status).
-    func push(repository: Repository, branch: String, commit: ObjectID, expected: ObjectID, packbuilder: Bool = false) throws -> Bool {
+    /// Sends `pack` and moves `refs/heads/<branch>` from `expected` to `commit` (see `PreparedPush.send`).
+    func send(branch: String, commit: ObjectID, expected: ObjectID, pack: Data) throws -> Bool {
         let reference = "refs/heads/\(branch)"
         // 1. What the remote has.
         let exchange: (Data, String?)
@@ -101,16 +129,11 @@ struct SmartHTTPPush {
                            message: "\(reference) is at \(remoteTip?.hex ?? "nothing") on the remote, not at \(expected.hex) (fetch first)",
                            operation: operation)
         }
-        // 2. Exactly the objects the new commits created.
-        let built = packbuilder
-            ? try repository.packNewObjects(tip: commit, base: expected)
-            : try ThinPackWriter(repository: repository).pack(tip: commit, base: expected)
-        guard let pack = built else { return false }
-        // 3. The compare-and-swap and the pack.
+        // 2. The compare-and-swap and exactly the objects the new commits created.
         var body = Data()
         body.append(PacketLine.encode("\(expected.hex) \(commit.hex) \(reference)\0report-status\n"))
         body.append(PacketLine.flush)
-        body.append(pack.data)
+        body.append(pack)
         let (answer, answerType) = try request("POST", "git-receive-pack", body: body,
                                                contentType: "application/x-git-receive-pack-request")
         guard answerType == "application/x-git-receive-pack-result" else {

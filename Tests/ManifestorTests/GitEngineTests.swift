@@ -231,6 +231,78 @@ struct GitEngineTests {
         #expect(try remote.git(["ls-tree", "--name-only", "\(tip):preview/task-one"]).contains("extra.txt") == false)
     }
 
+    @Test("a pipelined push that is refused is re-run on the new tip, and so is the batch built on it")
+    func pipelinedPushRefused() async throws {
+        let remote = try GitOpsRemote()
+        let catalog = try RenderFixtures.catalog()
+        let metrics = CountingMetrics()
+        let settings = Committer.Settings(
+            remote: RemoteOptions(url: remote.repoURL, credentials: Credentials(username: "manifestor", token: remote.server.password),
+                                  caFile: remote.server.caFile?.path, timeoutSeconds: 5),
+            branch: "main", cacheDirectory: remote.work.appendingPathComponent("cache"),
+            author: ("Release Bot", "release-bot@aiworker.dev"), maxBatch: 1)
+        let committer = Committer(settings: settings, catalog: { catalog }, metrics: metrics)
+        _ = try await committer.submit(try SeedRepository(skeleton: repoRoot().appendingPathComponent("gitops-skeleton")))
+
+        // A pre-receive hook that holds a push while a file `hold` exists (taking it), until the
+        // test writes `release-N` for the N-th held push (bounded: 30 s).
+        let control = remote.work.appendingPathComponent("hook")
+        try FileManager.default.createDirectory(at: control, withIntermediateDirectories: true)
+        let hook = remote.server.bareRepoPath(remote.repoName).appendingPathComponent("hooks/pre-receive")
+        try """
+        #!/bin/sh
+        d='\(control.path)'
+        if [ -f "$d/hold" ]; then
+            rm -f "$d/hold"
+            n=$(ls "$d" | grep -c '^held-')
+            n=$((n + 1))
+            touch "$d/held-$n"
+            i=0
+            while [ ! -f "$d/release-$n" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+        fi
+        exit 0
+
+        """.write(to: hook, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: hook.path)
+        func touch(_ name: String) throws { try Data().write(to: control.appendingPathComponent(name)) }
+        func waitFor(_ what: String, _ condition: () -> Bool) throws {
+            for _ in 0..<600 where !condition() { Thread.sleep(forTimeInterval: 0.05) }
+            guard condition() else { throw FixtureError("timed out waiting for \(what)") }
+        }
+        func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: control.appendingPathComponent(name).path) }
+        let image = ["backend": "git.fuq.tv/admin/aiworker-backend:pr-1"]
+
+        // 1. X's push is held; A and B queue behind it (one operation per batch).
+        try touch("hold")
+        async let x = committer.submit(DeployPreview(taskID: "x", images: image))
+        try waitFor("X held") { exists("held-1") }
+        async let a = committer.submit(DeployPreview(taskID: "a", images: image))
+        async let b = committer.submit(DeployPreview(taskID: "b", images: image))
+        try waitFor("A and B queued") { committer.queuedOperations == 2 }
+        // 2. X lands; A is built and its push held, B is built on A's head meanwhile.
+        try touch("hold")
+        try touch("release-1")
+        let landedX = try await x
+        try waitFor("A held") { exists("held-2") }
+        // 3. Someone else moves main while A's push waits: A's compare-and-swap must fail.
+        let other = try remote.server.commitFiles(repo: remote.repoName, files: ["staging/note.txt": "kept\n"], message: "someone else")
+        try touch("release-2")
+        let (landedA, landedB) = try await (a, b)
+
+        #expect(metrics["refused"] >= 1, "A's pipelined push was refused")
+        let tip = try #require(remote.tip)
+        #expect(tip == landedB.commit?.hex)
+        let line = try remote.git(["rev-list", "--first-parent", "\(landedX.commit!.hex)..\(tip)"])
+            .split(separator: "\n").map(String.init)
+        #expect(line == [landedB.commit!.hex, landedA.commit!.hex, other], "B on A on the other writer's commit")
+        #expect(try remote.git(["rev-list", "--merges", tip]).isEmpty)
+        #expect(try remote.git(["show", "\(tip):staging/note.txt"]) == "kept\n")
+        for task in ["x", "a", "b"] {
+            #expect(try remote.git(["ls-tree", "-d", "--name-only", "\(tip):preview"]).contains("task-\(task)"))
+        }
+        _ = try remote.git(["fsck", "--strict", "--no-dangling"])
+    }
+
     @Test("a remote that is down fails within the time bound; the cache stays usable once it is back")
     func remoteDown() throws {
         let remote = try GitOpsRemote()
