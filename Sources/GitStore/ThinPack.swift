@@ -102,6 +102,20 @@ struct ThinPackWriter {
         mutating func addTree(_ id: git_oid, parent: git_oid?) throws {
             let key = OID(id)
             if let parent, OID(parent) == key { return }
+            // A tree this process edited from `parent`: its delta and changed entries are known.
+            if let parent, let edit = repository.treeEdits[key], edit.base == OID(parent) {
+                guard sent.insert(key).inserted else { return }
+                PackFormat.appendDelta(to: &body, base: edit.base, delta: edit.delta)
+                count += 1
+                for change in edit.changes where change.id != change.before {
+                    if change.isTree {
+                        try addTree(change.id.oid, parent: change.beforeTree?.oid)
+                    } else {
+                        try addFull(change.id.oid)
+                    }
+                }
+                return
+            }
             let raw = try tree(id)
             let parentRaw = try parent.map { try tree($0) }
             // A tree already in the pack brought everything below it that was new.

@@ -134,7 +134,17 @@ struct TreeEditor {
         }
         if out.isEmpty { return nil }
         if out == raw, let tree { return tree }
-        return try OID(write(out))
+        let id = try OID(write(out))
+        if let tree {
+            // What the push needs to send this tree as a delta against `tree`, without reading either.
+            let changes = added.map { item in
+                let before = found[item.name].map { entries[$0] }
+                return TreeEdit.Change(id: item.id, isTree: item.isTree, before: before?.id,
+                                       beforeTree: before.flatMap { $0.kind == .tree ? $0.id : nil })
+            }
+            repository.treeEdits.insert(id, TreeEdit(base: tree, delta: Delta.make(from: raw, to: out), changes: changes))
+        }
+        return id
     }
 
     private func write(_ raw: Data) throws -> git_oid {
@@ -156,6 +166,42 @@ struct TreeEditor {
         let xc: UInt8 = x.count > common ? x[common] : (xIsTree ? 0x2f : 0)
         let yc: UInt8 = y.count > common ? y[common] : (yIsTree ? 0x2f : 0)
         return Int(xc) - Int(yc)
+    }
+}
+
+/// How a tree written by `TreeEditor` differs from the tree it was edited from: a delta between
+/// the two raw objects and the entries that were written (a removed entry needs nothing).
+struct TreeEdit {
+    struct Change {
+        var id: OID
+        var isTree: Bool
+        /// The entry's id in `base` (nil: it is new), and that id when it was a tree.
+        var before: OID?
+        var beforeTree: OID?
+    }
+
+    var base: OID
+    var delta: Data
+    var changes: [Change]
+}
+
+/// The latest `TreeEdit`s by the id of the tree written, at most `capacity` (oldest out first).
+final class TreeEditLog {
+    private var edits: [OID: TreeEdit] = [:]
+    private var order: [OID] = []
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    subscript(id: OID) -> TreeEdit? { edits[id] }
+
+    func insert(_ id: OID, _ edit: TreeEdit) {
+        if edits.updateValue(edit, forKey: id) == nil { order.append(id) }
+        if order.count > capacity {
+            let drop = order.count - capacity / 2
+            order.prefix(drop).forEach { edits.removeValue(forKey: $0) }
+            order.removeFirst(drop)
+        }
     }
 }
 
