@@ -1,5 +1,6 @@
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
+#include <zlib.h>
 
 /* git_libgit2_opts is variadic, which Swift cannot call: one non-variadic helper per option used. */
 
@@ -31,4 +32,16 @@ static inline int manifestor_git_set_mwindow_mapped_limit(size_t bytes) {
 /* Whether objects read from disk are hashed again to check their id (default on). */
 static inline int manifestor_git_enable_strict_hash_verification(int enabled) {
     return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, enabled);
+}
+
+#include <malloc.h>
+
+/* Gives the C allocator's free memory back to the system (glibc); 1 if some was released. */
+static inline int manifestor_malloc_trim(void) {
+    return malloc_trim(0);
+}
+
+/* zlib's Adler-32 (the checksum of a zlib stream), over `length` bytes. */
+static inline unsigned long manifestor_adler32(unsigned long adler, const void *bytes, size_t length) {
+    return adler32_z(adler, (const Bytef *)bytes, length);
 }

@@ -54,19 +54,54 @@ enum StoredLooseObjects {
         return String(cString: pointer)
     }
 
-    /// The loose file of one object: "<type> <size>\0<content>" as a stored zlib stream.
-    static func looseFile(type: String, content: UnsafeRawBufferPointer) -> Data {
-        var raw = Data("\(type) \(content.count)\0".utf8)
-        raw.append(contentsOf: content)
-        var file = Data()
-        file.reserveCapacity(raw.count + raw.count / 65_535 * 5 + 16)
-        PackFormat.appendZlibStored(to: &file, raw)
-        return file
+    /// The loose file of one object: "<type> <size>\0<content>" as a zlib stream of stored
+    /// blocks, built in one buffer with one copy of the content. Call `body` with it.
+    static func withLooseFile<T>(type: String, content: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        let header = Array("\(type) \(content.count)\0".utf8)
+        let payload = header.count + content.count
+        let blocks = max(1, (payload + 65_534) / 65_535)
+        let file = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 + blocks * 5 + payload + 4, alignment: 8)
+        defer { file.deallocate() }
+        file[0] = 0x78
+        file[1] = 0x01
+        var out = 2
+        var taken = 0  // payload bytes already copied
+        header.withUnsafeBytes { head in
+            for block in 0..<blocks {
+                let n = min(65_535, payload - taken)
+                file[out] = block == blocks - 1 ? 1 : 0
+                file[out + 1] = UInt8(n & 0xff)
+                file[out + 2] = UInt8(n >> 8)
+                file[out + 3] = UInt8(~n & 0xff)
+                file[out + 4] = UInt8((~n >> 8) & 0xff)
+                out += 5
+                var left = n
+                while left > 0 {
+                    // From the header first, then from the content.
+                    let (source, offset, available) = taken < head.count
+                        ? (head, taken, head.count - taken)
+                        : (content, taken - head.count, content.count - (taken - head.count))
+                    let k = min(left, available)
+                    (file.baseAddress! + out).copyMemory(from: source.baseAddress! + offset, byteCount: k)
+                    out += k
+                    taken += k
+                    left -= k
+                }
+            }
+        }
+        var adler = manifestor_adler32(1, nil, 0)
+        header.withUnsafeBytes { adler = manifestor_adler32(adler, $0.baseAddress, $0.count) }
+        if content.count > 0 { adler = manifestor_adler32(adler, content.baseAddress, content.count) }
+        for shift in [24, 16, 8, 0] {
+            file[out] = UInt8((adler >> UInt(shift)) & 0xff)
+            out += 1
+        }
+        return body(UnsafeRawBufferPointer(file))
     }
 
     /// Writes `file` at `folder/xx/yyyy…` through a temporary file and a rename, read-only like
     /// every loose object. Returns an error message or nil.
-    static func write(_ file: Data, hex: String, folder: String) -> String? {
+    static func write(_ file: UnsafeRawBufferPointer, hex: String, folder: String) -> String? {
         let directory = folder + "/" + hex.prefix(2)
         if mkdir(directory, 0o755) != 0 && errno != EEXIST {
             return "cannot create \(directory): \(String(cString: strerror(errno)))"
@@ -77,17 +112,15 @@ enum StoredLooseObjects {
         guard fd >= 0 else { return "cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))" }
         let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         var failure: String?
-        file.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = "cannot write \(temporary): \(String(cString: strerror(errno)))"
-                    return
-                }
-                offset += n
+        var offset = 0
+        while offset < file.count {
+            let n = Foundation.write(fd, file.baseAddress! + offset, file.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = "cannot write \(temporary): \(String(cString: strerror(errno)))"
+                break
             }
+            offset += n
         }
         if fchmod(fd, 0o444) != 0, failure == nil {
             failure = "cannot make \(temporary) read-only: \(String(cString: strerror(errno)))"
@@ -108,9 +141,12 @@ private let storedLooseWrite: @convention(c) (
 ) -> Int32 = { backend, oid, data, length, type in
     guard let backend, let oid, let typeName = git_object_type2string(type) else { return -1 }
     let content = UnsafeRawBufferPointer(start: length == 0 ? nil : data, count: length)
-    let file = StoredLooseObjects.looseFile(type: String(cString: typeName), content: content)
     let hex = ObjectID(oid.pointee).hex
-    if let failure = StoredLooseObjects.write(file, hex: hex, folder: StoredLooseObjects.objectsFolder(of: backend)) {
+    let folder = StoredLooseObjects.objectsFolder(of: backend)
+    let failure = StoredLooseObjects.withLooseFile(type: String(cString: typeName), content: content) { file in
+        StoredLooseObjects.write(file, hex: hex, folder: folder)
+    }
+    if let failure {
         git_error_set_str(Int32(GIT_ERROR_OS.rawValue), failure)
         return -1
     }
