@@ -163,6 +163,7 @@ public final class Committer: @unchecked Sendable {
                 return take
             }
             if batch.isEmpty {
+                trimFreeMemory()
                 let waiters = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
                     defer { idleWaiters = [] }
                     return idleWaiters

@@ -10,7 +10,9 @@ public final class Repository {
     let pointer: OpaquePointer
     public let path: String
     /// Raw trees lately written or read by commits and pushes (see `TreeEditor`).
-    let rawTrees = RawTreeMemo(budget: 16 << 20)
+    let rawTrees = RawTreeMemo(budget: 2 << 20)
+    /// How the trees lately written by commits differ from their bases (see `TreeEditor`).
+    let treeEdits = TreeEditLog(capacity: 4_096)
 
     private init(pointer: OpaquePointer, path: String) {
         self.pointer = pointer
