@@ -541,6 +541,17 @@ class Bench:
 
     def setup(self):
         a = self.args
+        # Every commit writes loose objects (files): how fast this file system creates them
+        # matters, and differs a lot between a fresh folder and one where millions were deleted.
+        probe = os.path.join(self.work, "probe")
+        os.makedirs(probe)
+        start = time.monotonic()
+        for i in range(2000):
+            with open(os.path.join(probe, "f%d" % i), "wb") as f:
+                f.write(b"x" * 1000)
+        self.file_create_us = (time.monotonic() - start) / 2000 * 1e6
+        shutil.rmtree(probe)
+        log("work folder %s: %.0f us to create a 1 KB file" % (self.work, self.file_create_us))
         out = sh([self.manifestor, "token", "create", "bench", "--role", "deployer"]).splitlines()
         self.token, self.token_entry = out[0].strip(), out[1].rstrip()
         self.template = PreviewTemplate(self.manifestor, self.work)
@@ -867,10 +878,11 @@ def main():
               "Sequential: %d Manifestor deploys per measurement (after 3 warm-up deploys), %d/%d baseline deploys "
               "at %s/%s previews, %d floor pushes. Every measurement pushes into its own fresh server repository "
               "that starts at the generated commit; Manifestor's cache starts warm (the generated objects, tracking "
-              "ref at the tip). The whole run took %.0f s; generating the repositories took %s." % (
+              "ref at the tip). Work folder (server repositories, caches, clones) on $TMPDIR, where creating a "
+              "1 KB file took %.0f us. The whole run took %.0f s; generating the repositories took %s." % (
                   time.strftime("%Y-%m-%d %H:%M"), cpu, os.uname().release, git("--version").split()[-1],
                   args.rounds, args.seq, args.baseline_seq_small, args.baseline_seq, format(min(args.sizes), ","),
-                  format(max(args.sizes), ","), args.floor, elapsed,
+                  format(max(args.sizes), ","), args.floor, bench.file_create_us, elapsed,
                   ", ".join("%.1f s for %s previews" % (s, format(k, ",")) for k, s in sorted(bench.generated.items()))), ""]
     text = "\n".join(header) + "\n" + table(bench) + "\n\n## Goals\n\n" + goals(bench) + "\n"
     if bench.notes:
