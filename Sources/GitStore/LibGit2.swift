@@ -16,7 +16,7 @@ enum LibGit2Tuning {
     /// the whole `preview/` tree (480 KB at 10,000 previews) several times.
     static let treeCacheLimit = 4 << 20
     /// The object cache across all repositories (default 256 MiB).
-    static let cacheMaxSize = 4 << 20
+    static let cacheMaxSize = 2 << 20
     /// One mapped window of a pack (default 1 GiB: a whole 41 MB pack stays mapped and resident).
     static let packWindowSize = 2 << 20
     /// All mapped pack windows together (default 8 GiB); least recently used ones are unmapped.

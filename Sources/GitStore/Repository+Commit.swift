@@ -141,12 +141,13 @@ struct TreeUpdatePlan {
         // Each path is looked up once: the files of one preview share their directories, and a
         // lookup reads every tree on the way (`preview/` alone has an entry per preview).
         var kinds: [String: EntryKind] = [:]
+        let root = OID(git_tree_id(baseline).pointee)
         func kind(_ path: String) throws -> EntryKind {
             if let known = kinds[path] { return known }
             var found = EntryKind.missing
-            if let entry = try repository.entry(in: baseline, path: path, operation: operation) {
-                found = git_tree_entry_type(entry) == GIT_OBJECT_TREE ? .tree : .other
-                git_tree_entry_free(entry)
+            let components = path.split(separator: "/").map(String.init)
+            if let entry = try repository.resolve(components, in: root, operation: operation) {
+                found = entry.kind == .tree ? .tree : .other
             }
             kinds[path] = found
             return found

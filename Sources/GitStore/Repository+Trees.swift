@@ -22,14 +22,12 @@ extension Repository {
     public func blob(commit: ObjectID, path: String) throws -> Data? {
         let operation = "blob"
         let components = try readPathComponents(path, operation: operation)
-        guard !components.isEmpty else { return nil }
-        let root = try rootTree(commit: commit, operation: operation)
-        defer { git_tree_free(root) }
-        guard let entry = try entry(in: root, path: components.joined(separator: "/"), operation: operation)
+        guard !components.isEmpty,
+              let found = try resolve(components, in: try rootTreeID(commit: commit, operation: operation), operation: operation),
+              found.kind == .blob
         else { return nil }
-        defer { git_tree_entry_free(entry) }
-        guard git_tree_entry_type(entry) == GIT_OBJECT_BLOB else { return nil }
-        return try blobData(git_tree_entry_id(entry), operation: operation)
+        var oid = found.id.oid
+        return try blobData(&oid, operation: operation)
     }
 
     /// Every file under the directory at `path` (recursively), keyed by its path relative to it.
@@ -45,17 +43,6 @@ extension Repository {
 
     // MARK: Helpers
 
-    func rootTree(commit id: ObjectID, operation: String) throws -> OpaquePointer {
-        let commit = try lookupCommit(id, operation: operation)
-        defer { git_commit_free(commit) }
-        var tree: OpaquePointer?
-        try gitCall(operation) { git_commit_tree(&tree, commit) }
-        guard let tree else {
-            throw GitError(kind: .other, message: "libgit2 returned no tree", operation: operation)
-        }
-        return tree
-    }
-
     func lookupTree(_ oid: UnsafePointer<git_oid>, operation: String) throws -> OpaquePointer {
         var tree: OpaquePointer?
         try gitCall(operation) { git_tree_lookup(&tree, pointer, oid) }
@@ -65,31 +52,48 @@ extension Repository {
         return tree
     }
 
-    /// The entry at `path` below `tree` (the caller frees it), or nil when missing.
-    func entry(in tree: OpaquePointer, path: String, operation: String) throws -> OpaquePointer? {
-        var entry: OpaquePointer?
-        git_error_clear()
-        let code = git_tree_entry_bypath(&entry, tree, path)
-        if code == GIT_ENOTFOUND.rawValue { return nil }
-        if code < 0 { throw GitError.lastError(code, operation: operation) }
-        return entry
-    }
-
     /// Calls `body` with the tree at `path` of `commit`, or returns nil when there is no directory there.
+    /// The way there is read as raw trees (`resolve`): libgit2 parses only the tree handed to `body`.
     private func withTree<T>(
         commit: ObjectID, path: String, operation: String, _ body: (OpaquePointer) throws -> T
     ) throws -> T? {
         let components = try readPathComponents(path, operation: operation)
-        let root = try rootTree(commit: commit, operation: operation)
-        defer { git_tree_free(root) }
-        if components.isEmpty { return try body(root) }
-        guard let entry = try entry(in: root, path: components.joined(separator: "/"), operation: operation)
-        else { return nil }
-        defer { git_tree_entry_free(entry) }
-        guard git_tree_entry_type(entry) == GIT_OBJECT_TREE else { return nil }
-        let tree = try lookupTree(git_tree_entry_id(entry), operation: operation)
+        let root = try rootTreeID(commit: commit, operation: operation)
+        var oid: git_oid
+        if components.isEmpty {
+            oid = root.oid
+        } else {
+            guard let found = try resolve(components, in: root, operation: operation), found.kind == .tree else { return nil }
+            oid = found.id.oid
+        }
+        let tree = try lookupTree(&oid, operation: operation)
         defer { git_tree_free(tree) }
         return try body(tree)
+    }
+
+    func rootTreeID(commit id: ObjectID, operation: String) throws -> OID {
+        let commit = try lookupCommit(id, operation: operation)
+        defer { git_commit_free(commit) }
+        return OID(git_commit_tree_id(commit).pointee)
+    }
+
+    /// The entry at `components` below the tree `root`, found in raw tree objects (the memo of
+    /// recently written trees, else the object database), so that a wide tree on the way
+    /// (`preview/`, an entry per preview) is scanned in place instead of parsed by libgit2 and
+    /// kept in its object cache. Nil when a component is missing or not a directory.
+    func resolve(_ components: [String], in root: OID, operation: String) throws -> (id: OID, kind: TreeEntries.Kind)? {
+        var odb: OpaquePointer?
+        try gitCall(operation) { git_repository_odb(&odb, pointer) }
+        defer { git_odb_free(odb) }
+        var current = root
+        for (index, name) in components.enumerated() {
+            let raw = try rawTree(current, odb: odb!, operation: operation)
+            guard let entry = try TreeEntries.find(name, in: raw, operation: operation) else { return nil }
+            if index == components.count - 1 { return entry }
+            guard entry.kind == .tree else { return nil }
+            current = entry.id
+        }
+        return (root, .tree)
     }
 
     private func treeEntries(_ tree: OpaquePointer) -> [TreeEntry] {

@@ -234,6 +234,36 @@ enum TreeEntries {
         }
     }
 
+    /// The entry called `name` in `raw`, scanned in place.
+    static func find(_ name: String, in raw: Data, operation: String) throws -> (id: OID, kind: Kind)? {
+        var target = Array(name.utf8)
+        return try raw.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> (id: OID, kind: Kind)? in
+            guard let base = bytes.baseAddress else { return nil }
+            var i = 0
+            let n = bytes.count
+            while i < n {
+                var mode = 0
+                while i < n, bytes[i] != 0x20 {
+                    mode = mode * 8 + Int(bytes[i] &- 0x30)
+                    i += 1
+                }
+                let nameStart = i + 1
+                guard nameStart <= n, let nul = memchr(base + nameStart, 0, n - nameStart) else { break }
+                let nameEnd = base.distance(to: UnsafeRawPointer(nul))
+                guard nameEnd + 21 <= n else { break }
+                if nameEnd - nameStart == target.count, memcmp(base + nameStart, &target, target.count) == 0 {
+                    let id = OID(bytes: UnsafeRawBufferPointer(rebasing: bytes[(nameEnd + 1)..<(nameEnd + 21)]))
+                    return (id, mode == 0o40000 ? .tree : (mode == 0o160000 ? .gitlink : .blob))
+                }
+                i = nameEnd + 21
+            }
+            guard i == n else {
+                throw GitError(kind: .other, message: "malformed tree object", operation: operation)
+            }
+            return nil
+        }
+    }
+
     /// git's tree order: names compared bytewise, a tree's name as if followed by "/".
     static func compare(_ x: Entry, _ y: Entry, in xRaw: Data, _ yRaw: Data) -> Int {
         xRaw.withUnsafeBytes { xb in
