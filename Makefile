@@ -23,8 +23,9 @@ test: build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# Issue 7: Manifestor vs the git CLI baseline and the bare-push floor against the real smart-HTTP
-# server on loopback; prints a markdown table and writes bench/results.md (about 20 minutes).
+# Manifestor vs the git CLI baseline and the bare-push floor against the real smart-HTTP server on
+# loopback; prints a markdown table and writes bench/results.md (about 12 minutes; work folders
+# in $TMPDIR).
 bench: release
 	.venv/bin/python bench/run.py --manifestor .build/release/manifestor
 
