@@ -234,33 +234,63 @@ enum TreeEntries {
         }
     }
 
-    /// The entry called `name` in `raw`, scanned in place.
-    static func find(_ name: String, in raw: Data, operation: String) throws -> (id: OID, kind: Kind)? {
-        var target = Array(name.utf8)
-        return try raw.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> (id: OID, kind: Kind)? in
-            guard let base = bytes.baseAddress else { return nil }
+    /// Where each entry of `raw` starts.
+    static func offsets(_ raw: Data, operation: String) throws -> [Int] {
+        try raw.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> [Int] in
+            var result: [Int] = []
+            result.reserveCapacity(raw.count / 40)
+            guard let base = bytes.baseAddress else { return result }
             var i = 0
             let n = bytes.count
             while i < n {
-                var mode = 0
-                while i < n, bytes[i] != 0x20 {
-                    mode = mode * 8 + Int(bytes[i] &- 0x30)
-                    i += 1
-                }
-                let nameStart = i + 1
-                guard nameStart <= n, let nul = memchr(base + nameStart, 0, n - nameStart) else { break }
-                let nameEnd = base.distance(to: UnsafeRawPointer(nul))
-                guard nameEnd + 21 <= n else { break }
-                if nameEnd - nameStart == target.count, memcmp(base + nameStart, &target, target.count) == 0 {
-                    let id = OID(bytes: UnsafeRawBufferPointer(rebasing: bytes[(nameEnd + 1)..<(nameEnd + 21)]))
-                    return (id, mode == 0o40000 ? .tree : (mode == 0o160000 ? .gitlink : .blob))
-                }
-                i = nameEnd + 21
+                result.append(i)
+                guard let space = memchr(base + i, 0x20, n - i) else { break }
+                let nameStart = base.distance(to: UnsafeRawPointer(space)) + 1
+                guard nameStart < n, let nul = memchr(base + nameStart, 0, n - nameStart) else { break }
+                i = base.distance(to: UnsafeRawPointer(nul)) + 21
             }
             guard i == n else {
                 throw GitError(kind: .other, message: "malformed tree object", operation: operation)
             }
-            return nil
+            return result
+        }
+    }
+
+    /// The entry called `name` in `raw`, by binary search over its entry `offsets` in git's
+    /// order (once as a tree's name, once as a file's: the order depends on the kind).
+    static func find(_ name: String, in raw: Data, offsets: [Int]) -> (id: OID, kind: Kind)? {
+        let target = Array(name.utf8)
+        return raw.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> (id: OID, kind: Kind)? in
+            guard let base = bytes.baseAddress else { return nil }
+            func entry(_ index: Int) -> (name: UnsafeRawBufferPointer, kind: Kind, idStart: Int) {
+                var i = offsets[index]
+                var mode = 0
+                while bytes[i] != 0x20 {
+                    mode = mode * 8 + Int(bytes[i] &- 0x30)
+                    i += 1
+                }
+                let nameStart = i + 1
+                let nameEnd = base.distance(to: UnsafeRawPointer(memchr(base + nameStart, 0, bytes.count - nameStart)!))
+                let kind: Kind = mode == 0o40000 ? .tree : (mode == 0o160000 ? .gitlink : .blob)
+                return (UnsafeRawBufferPointer(rebasing: bytes[nameStart..<nameEnd]), kind, nameEnd + 1)
+            }
+            return target.withUnsafeBytes { wanted -> (id: OID, kind: Kind)? in
+                for asTree in [true, false] {
+                    var low = 0
+                    var high = offsets.count
+                    while low < high {
+                        let middle = (low + high) / 2
+                        let candidate = entry(middle)
+                        let order = TreeEditor.order(wanted, asTree, candidate.name, candidate.kind == .tree)
+                        if order == 0 {
+                            let id = OID(bytes: UnsafeRawBufferPointer(rebasing: bytes[candidate.idStart..<(candidate.idStart + 20)]))
+                            return (id, candidate.kind)
+                        }
+                        if order < 0 { high = middle } else { low = middle + 1 }
+                    }
+                }
+                return nil
+            }
         }
     }
 

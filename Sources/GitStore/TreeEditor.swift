@@ -205,30 +205,43 @@ final class TreeEditLog {
     }
 }
 
-/// Raw tree objects the committer wrote or read lately, by id, within a byte budget (oldest out
-/// first): a batch's next commit edits the tree the previous one wrote, and the push's thin pack
-/// reads both versions of each.
+/// Wide raw tree objects the committer wrote or read lately, by id, within a byte budget (oldest
+/// out first): a batch's next commit edits the `preview/` tree the previous one wrote, and reads
+/// look paths up in it. Trees under `minimumSize` are cheap to read again and are not kept, so
+/// that thousands of small ones (a sweep over every preview) do not push the wide ones out.
 final class RawTreeMemo {
     private var trees: [OID: Data] = [:]
+    /// Entry offsets of kept trees that were searched by name (see `TreeEntries.find`).
+    private var offsets: [OID: [Int]] = [:]
     private var order: [OID] = []
     private var bytes = 0
     let budget: Int
+    let minimumSize = 16 << 10
 
     init(budget: Int) { self.budget = budget }
 
     subscript(id: OID) -> Data? { trees[id] }
 
     func insert(_ id: OID, _ raw: Data) {
-        guard raw.count <= budget, trees[id] == nil else { return }
+        guard raw.count >= minimumSize, raw.count <= budget, trees[id] == nil else { return }
         trees[id] = raw
         order.append(id)
         bytes += raw.count
         var drop = 0
         while bytes > budget, drop < order.count {
             if let old = trees.removeValue(forKey: order[drop]) { bytes -= old.count }
+            offsets.removeValue(forKey: order[drop])
             drop += 1
         }
         if drop > 0 { order.removeFirst(drop) }
+    }
+
+    /// The offsets of `raw`'s entries (`raw` is tree `id`), kept with the tree when it is kept.
+    func entryOffsets(_ id: OID, _ raw: Data, operation: String) throws -> [Int] {
+        if let known = offsets[id] { return known }
+        let found = try TreeEntries.offsets(raw, operation: operation)
+        if trees[id] != nil { offsets[id] = found }
+        return found
     }
 }
 

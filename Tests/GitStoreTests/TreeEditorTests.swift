@@ -69,6 +69,44 @@ import Testing
         #expect(try repository.commit(emptied).tree.hex == Self.emptyTree)
     }
 
+    /// Reads find every entry of a wide tree (binary search in git's order), whatever its kind.
+    @Test func readsFindEveryEntryOfAWideTree() throws {
+        let temp = try TemporaryDirectory()
+        let path = temp.sub("r.git")
+        let repository = try Repository.openOrCreateBare(at: path)
+        var changes: [TreeChange] = []
+        for i in 0..<700 {
+            changes.append(up("wide/n\(i)", "file \(i)\n"))
+            changes.append(up("wide/n\(i)-x/inner.yaml", "dir \(i)\n"))
+            changes.append(up("wide/n\(i).y", "dot \(i)\n"))
+        }
+        for name in ["a", "a.b"] { changes.append(up("wide/\(name)/f", "\(name)\n")) }
+        for name in ["a-b", "a0", "b"] { changes.append(up("wide/\(name)", "\(name)\n")) }
+        let commit = try repository.commit(parent: nil, changes)
+        try repository.updateReference("refs/heads/main", to: commit, expected: nil, message: "test")
+
+        let listing = try git("--git-dir", path, "ls-tree", "main:wide").split(separator: "\n")
+        #expect(listing.count == 2_105)
+        for line in listing {
+            let fields = line.split(separator: "\t", maxSplits: 1)
+            let meta = fields[0].split(separator: " ")
+            let name = String(fields[1])
+            if meta[1] == "tree" {
+                #expect(try repository.treeID(commit: commit, path: "wide/\(name)")?.hex == String(meta[2]), "\(name)")
+                #expect(try repository.blob(commit: commit, path: "wide/\(name)") == nil, "\(name) is a directory")
+            } else {
+                let content = try git("--git-dir", path, "cat-file", "blob", String(meta[2]))
+                #expect(try repository.blob(commit: commit, path: "wide/\(name)") == Data(content.utf8), "\(name)")
+                #expect(try repository.treeID(commit: commit, path: "wide/\(name)") == nil, "\(name) is a file")
+            }
+        }
+        #expect(try repository.blob(commit: commit, path: "wide/n5-x/inner.yaml") == Data("dir 5\n".utf8))
+        for missing in ["n700", "n5-", "n5-y", "a-", "c", "0", "n", "n69.y0"] {
+            #expect(try repository.blob(commit: commit, path: "wide/\(missing)") == nil, "\(missing)")
+            #expect(try repository.treeID(commit: commit, path: "wide/\(missing)") == nil, "\(missing)")
+        }
+    }
+
     static let emptyTree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
     /// The same changes on a real folder: a write replaces whatever is at the path or in the way.
