@@ -24,21 +24,7 @@ extension Repository {
     /// then pushes another way).
     func packNewObjects(tip: ObjectID, base: ObjectID, maxCommits: Int = 10_000) throws -> NewObjectsPack? {
         let operation = "push"
-        // The commits, newest first, each with its single parent.
-        var line: [(commit: git_oid, tree: git_oid, parentTree: git_oid)] = []
-        var current = tip
-        while current != base {
-            guard line.count < maxCommits else { return nil }
-            let commit = try lookupCommit(current, operation: operation)
-            defer { git_commit_free(commit) }
-            guard git_commit_parentcount(commit) == 1, let parentID = git_commit_parent_id(commit, 0) else { return nil }
-            var parent: OpaquePointer?
-            try gitCall(operation) { git_commit_parent(&parent, commit, 0) }
-            defer { git_commit_free(parent) }
-            line.append((git_commit_id(commit).pointee, git_commit_tree_id(commit).pointee, git_commit_tree_id(parent).pointee))
-            current = ObjectID(parentID)
-        }
-        guard !line.isEmpty else { return nil }
+        guard let line = try commitLine(tip: tip, base: base, maxCommits: maxCommits, operation: operation) else { return nil }
 
         var builder: OpaquePointer?
         try gitCall(operation) { git_packbuilder_new(&builder, pointer) }

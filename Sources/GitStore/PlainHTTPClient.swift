@@ -2,14 +2,10 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
-private let streamSocketType = Int32(SOCK_STREAM.rawValue)
-private let systemConnect = Glibc.connect
 private let systemSend = Glibc.send
 private let noSignal = Int32(MSG_NOSIGNAL)
 #elseif canImport(Darwin)
 import Darwin
-private let streamSocketType = SOCK_STREAM
-private let systemConnect = Darwin.connect
 private let systemSend = Darwin.send
 private let noSignal: Int32 = 0
 #endif
@@ -67,42 +63,14 @@ struct PlainHTTPClient {
     }
 
     private func connect(deadline: Date) throws -> Int32 {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = streamSocketType
-        var list: UnsafeMutablePointer<addrinfo>?
-        let resolved = getaddrinfo(host, port, &hints, &list)
-        guard resolved == 0, let first = list else {
-            throw Failure(description: "failed to resolve address for \(host): \(String(cString: gai_strerror(resolved)))")
-        }
-        defer { freeaddrinfo(first) }
-        var lastError = "no address for \(host)"
-        var current: UnsafeMutablePointer<addrinfo>? = first
-        while let info = current?.pointee {
-            current = info.ai_next
-            let fd = socket(info.ai_family, info.ai_socktype, info.ai_protocol)
-            guard fd >= 0 else { continue }
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
+        switch RemoteEndpoint(host: host, port: port).connectSocket(deadline: deadline) {
+        case .success(let fd):
             var one: Int32 = 1
             _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            if systemConnect(fd, info.ai_addr, info.ai_addrlen) == 0 { return fd }
-            guard errno == EINPROGRESS else {
-                lastError = "failed to connect to \(host):\(port): \(String(cString: strerror(errno)))"
-                close(fd)
-                continue
-            }
-            var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            let ready = poll(&poller, 1, try remaining(deadline))
-            var socketError: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &socketError, &length)
-            if ready > 0 && socketError == 0 { return fd }
-            lastError = ready == 0
-                ? "timed out connecting to \(host):\(port)"
-                : "failed to connect to \(host):\(port): \(String(cString: strerror(socketError != 0 ? socketError : errno)))"
-            close(fd)
+            return fd
+        case .failure(let failure):
+            throw Failure(description: failure.reason)
         }
-        throw Failure(description: lastError)
     }
 
     private func write(_ fd: Int32, _ data: Data, deadline: Date) throws {

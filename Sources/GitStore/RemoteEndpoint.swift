@@ -110,13 +110,29 @@ struct RemoteEndpoint: Equatable {
 
     /// nil on success, else the reason.
     private func connectOnce(deadline: Date) -> String? {
+        switch connectSocket(deadline: deadline) {
+        case .success(let fd):
+            close(fd)
+            return nil
+        case .failure(let failure):
+            return failure.reason
+        }
+    }
+
+    struct ConnectFailure: Error {
+        var reason: String
+    }
+
+    /// Resolves the host and connects a non-blocking TCP socket to it (each address in turn)
+    /// before `deadline`. The caller closes the socket.
+    func connectSocket(deadline: Date) -> Result<Int32, ConnectFailure> {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = streamSocketType
         var list: UnsafeMutablePointer<addrinfo>?
         let resolved = getaddrinfo(host, port, &hints, &list)
         guard resolved == 0, let first = list else {
-            return "failed to resolve address for \(host): \(String(cString: gai_strerror(resolved)))"
+            return .failure(ConnectFailure(reason: "failed to resolve address for \(host): \(String(cString: gai_strerror(resolved)))"))
         }
         defer { freeaddrinfo(first) }
         var lastError = "no address for \(host)"
@@ -125,33 +141,32 @@ struct RemoteEndpoint: Equatable {
             current = info.ai_next
             let remaining = deadline.timeIntervalSinceNow
             if remaining <= 0 {
-                return "timed out connecting to \(hostAndPort)"
+                return .failure(ConnectFailure(reason: "timed out connecting to \(hostAndPort)"))
             }
             let fd = socket(info.ai_family, info.ai_socktype, info.ai_protocol)
             guard fd >= 0 else {
                 lastError = "failed to connect to \(hostAndPort): \(String(cString: strerror(errno)))"
                 continue
             }
-            defer { close(fd) }
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
-            if connect(fd, info.ai_addr, info.ai_addrlen) == 0 { return nil }
+            if connect(fd, info.ai_addr, info.ai_addrlen) == 0 { return .success(fd) }
             guard errno == EINPROGRESS else {
                 lastError = "failed to connect to \(hostAndPort): \(String(cString: strerror(errno)))"
+                close(fd)
                 continue
             }
             var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
             let ready = poll(&poller, 1, Int32(max(1, remaining * 1000)))
-            if ready == 0 {
-                lastError = "timed out connecting to \(hostAndPort)"
-                continue
-            }
             var socketError: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
             _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &socketError, &length)
-            if ready > 0 && socketError == 0 { return nil }
-            lastError = "failed to connect to \(hostAndPort): \(String(cString: strerror(socketError != 0 ? socketError : errno)))"
+            if ready > 0 && socketError == 0 { return .success(fd) }
+            lastError = ready == 0
+                ? "timed out connecting to \(hostAndPort)"
+                : "failed to connect to \(hostAndPort): \(String(cString: strerror(socketError != 0 ? socketError : errno)))"
+            close(fd)
         }
-        return lastError
+        return .failure(ConnectFailure(reason: lastError))
     }
 }
 

@@ -88,8 +88,8 @@ extension Repository {
         var current = root
         for (index, name) in components.enumerated() {
             let raw = try rawTree(current, odb: odb!, operation: operation)
-            let offsets = try rawTrees.entryOffsets(current, raw, operation: operation)
-            guard let entry = TreeEntries.find(name, in: raw, offsets: offsets) else { return nil }
+            let entries = try rawTrees.entries(current, raw, operation: operation)
+            guard let entry = TreeEntries.find(name, in: raw, entries: entries) else { return nil }
             if index == components.count - 1 { return entry }
             guard entry.kind == .tree else { return nil }
             current = entry.id

@@ -58,45 +58,11 @@ enum StoredLooseObjects {
     /// blocks, built in one buffer with one copy of the content. Call `body` with it.
     static func withLooseFile<T>(type: String, content: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> T) -> T {
         let header = Array("\(type) \(content.count)\0".utf8)
-        let payload = header.count + content.count
-        let blocks = max(1, (payload + 65_534) / 65_535)
-        let file = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 + blocks * 5 + payload + 4, alignment: 8)
+        let file = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: PackFormat.zlibStoredSize(header.count + content.count), alignment: 8)
         defer { file.deallocate() }
-        file[0] = 0x78
-        file[1] = 0x01
-        var out = 2
-        var taken = 0  // payload bytes already copied
-        header.withUnsafeBytes { head in
-            for block in 0..<blocks {
-                let n = min(65_535, payload - taken)
-                file[out] = block == blocks - 1 ? 1 : 0
-                file[out + 1] = UInt8(n & 0xff)
-                file[out + 2] = UInt8(n >> 8)
-                file[out + 3] = UInt8(~n & 0xff)
-                file[out + 4] = UInt8((~n >> 8) & 0xff)
-                out += 5
-                var left = n
-                while left > 0 {
-                    // From the header first, then from the content.
-                    let (source, offset, available) = taken < head.count
-                        ? (head, taken, head.count - taken)
-                        : (content, taken - head.count, content.count - (taken - head.count))
-                    let k = min(left, available)
-                    (file.baseAddress! + out).copyMemory(from: source.baseAddress! + offset, byteCount: k)
-                    out += k
-                    taken += k
-                    left -= k
-                }
-            }
-        }
-        var adler = manifestor_adler32(1, nil, 0)
-        header.withUnsafeBytes { adler = manifestor_adler32(adler, $0.baseAddress, $0.count) }
-        if content.count > 0 { adler = manifestor_adler32(adler, content.baseAddress, content.count) }
-        for shift in [24, 16, 8, 0] {
-            file[out] = UInt8((adler >> UInt(shift)) & 0xff)
-            out += 1
-        }
-        return body(UnsafeRawBufferPointer(file))
+        let written = header.withUnsafeBytes { PackFormat.writeZlibStored([$0, content], into: file) }
+        return body(UnsafeRawBufferPointer(rebasing: file[..<written]))
     }
 
     /// Writes `file` at `folder/xx/yyyy…` through a temporary file and a rename, read-only like

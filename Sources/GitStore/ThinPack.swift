@@ -18,20 +18,8 @@ struct ThinPackWriter {
     /// The pack of `base..tip`, or nil when that history is not a single line of at most
     /// `maxCommits` one-parent commits descending from `base`.
     func pack(tip: ObjectID, base: ObjectID, maxCommits: Int = 10_000) throws -> NewObjectsPack? {
-        var line: [(commit: git_oid, tree: git_oid, parentTree: git_oid)] = []
-        var current = tip
-        while current != base {
-            guard line.count < maxCommits else { return nil }
-            let commit = try repository.lookupCommit(current, operation: operation)
-            defer { git_commit_free(commit) }
-            guard git_commit_parentcount(commit) == 1, let parentID = git_commit_parent_id(commit, 0) else { return nil }
-            var parent: OpaquePointer?
-            try gitCall(operation) { git_commit_parent(&parent, commit, 0) }
-            defer { git_commit_free(parent) }
-            line.append((git_commit_id(commit).pointee, git_commit_tree_id(commit).pointee, git_commit_tree_id(parent).pointee))
-            current = ObjectID(parentID)
-        }
-        guard !line.isEmpty else { return nil }
+        guard let line = try repository.commitLine(tip: tip, base: base, maxCommits: maxCommits, operation: operation)
+        else { return nil }
 
         var odb: OpaquePointer?
         try gitCall(operation) { git_repository_odb(&odb, repository.pointer) }
@@ -160,6 +148,29 @@ struct ThinPackWriter {
     }
 }
 
+extension Repository {
+    /// The commits of `base..tip`, newest first, each with its tree and its parent's tree; nil
+    /// when that history is not a single line of at most `maxCommits` one-parent commits
+    /// descending from `base`, or is empty. What both pack writers send.
+    func commitLine(tip: ObjectID, base: ObjectID, maxCommits: Int, operation: String) throws
+        -> [(commit: git_oid, tree: git_oid, parentTree: git_oid)]? {
+        var line: [(commit: git_oid, tree: git_oid, parentTree: git_oid)] = []
+        var current = tip
+        while current != base {
+            guard line.count < maxCommits else { return nil }
+            let commit = try lookupCommit(current, operation: operation)
+            defer { git_commit_free(commit) }
+            guard git_commit_parentcount(commit) == 1, let parentID = git_commit_parent_id(commit, 0) else { return nil }
+            var parent: OpaquePointer?
+            try gitCall(operation) { git_commit_parent(&parent, commit, 0) }
+            defer { git_commit_free(parent) }
+            line.append((git_commit_id(commit).pointee, git_commit_tree_id(commit).pointee, git_commit_tree_id(parent).pointee))
+            current = ObjectID(parentID)
+        }
+        return line.isEmpty ? nil : line
+    }
+}
+
 /// A 20-byte object id usable as a dictionary key.
 struct OID: Hashable {
     var a: UInt64, b: UInt64, c: UInt32
@@ -234,58 +245,25 @@ enum TreeEntries {
         }
     }
 
-    /// Where each entry of `raw` starts.
-    static func offsets(_ raw: Data, operation: String) throws -> [Int] {
-        try raw.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> [Int] in
-            var result: [Int] = []
-            result.reserveCapacity(raw.count / 40)
-            guard let base = bytes.baseAddress else { return result }
-            var i = 0
-            let n = bytes.count
-            while i < n {
-                result.append(i)
-                guard let space = memchr(base + i, 0x20, n - i) else { break }
-                let nameStart = base.distance(to: UnsafeRawPointer(space)) + 1
-                guard nameStart < n, let nul = memchr(base + nameStart, 0, n - nameStart) else { break }
-                i = base.distance(to: UnsafeRawPointer(nul)) + 21
-            }
-            guard i == n else {
-                throw GitError(kind: .other, message: "malformed tree object", operation: operation)
-            }
-            return result
-        }
+    /// The entry called `name` among `entries` (parsed from `raw`).
+    static func find(_ name: String, in raw: Data, entries: [Entry]) -> (id: OID, kind: Kind)? {
+        index(of: Array(name.utf8), in: raw, entries: entries).map { (entries[$0].id, entries[$0].kind) }
     }
 
-    /// The entry called `name` in `raw`, by binary search over its entry `offsets` in git's
-    /// order (once as a tree's name, once as a file's: the order depends on the kind).
-    static func find(_ name: String, in raw: Data, offsets: [Int]) -> (id: OID, kind: Kind)? {
-        let target = Array(name.utf8)
-        return raw.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> (id: OID, kind: Kind)? in
-            guard let base = bytes.baseAddress else { return nil }
-            func entry(_ index: Int) -> (name: UnsafeRawBufferPointer, kind: Kind, idStart: Int) {
-                var i = offsets[index]
-                var mode = 0
-                while bytes[i] != 0x20 {
-                    mode = mode * 8 + Int(bytes[i] &- 0x30)
-                    i += 1
-                }
-                let nameStart = i + 1
-                let nameEnd = base.distance(to: UnsafeRawPointer(memchr(base + nameStart, 0, bytes.count - nameStart)!))
-                let kind: Kind = mode == 0o40000 ? .tree : (mode == 0o160000 ? .gitlink : .blob)
-                return (UnsafeRawBufferPointer(rebasing: bytes[nameStart..<nameEnd]), kind, nameEnd + 1)
-            }
-            return target.withUnsafeBytes { wanted -> (id: OID, kind: Kind)? in
+    /// The index of the entry called `name` among `entries` (parsed from `raw`), by binary search
+    /// in git's order, once as a tree's name and once as a file's (the order depends on the kind).
+    static func index(of name: [UInt8], in raw: Data, entries: [Entry]) -> Int? {
+        raw.withUnsafeBytes { bytes in
+            name.withUnsafeBytes { wanted -> Int? in
                 for asTree in [true, false] {
                     var low = 0
-                    var high = offsets.count
+                    var high = entries.count
                     while low < high {
                         let middle = (low + high) / 2
-                        let candidate = entry(middle)
-                        let order = TreeEditor.order(wanted, asTree, candidate.name, candidate.kind == .tree)
-                        if order == 0 {
-                            let id = OID(bytes: UnsafeRawBufferPointer(rebasing: bytes[candidate.idStart..<(candidate.idStart + 20)]))
-                            return (id, candidate.kind)
-                        }
+                        let entry = entries[middle]
+                        let candidate = UnsafeRawBufferPointer(rebasing: bytes[entry.nameStart..<entry.nameEnd])
+                        let order = TreeEditor.order(wanted, asTree, candidate, entry.kind == .tree)
+                        if order == 0 { return middle }
                         if order < 0 { high = middle } else { low = middle + 1 }
                     }
                 }
@@ -294,18 +272,12 @@ enum TreeEntries {
         }
     }
 
-    /// git's tree order: names compared bytewise, a tree's name as if followed by "/".
+    /// git's tree order of two entries (`TreeEditor.order`).
     static func compare(_ x: Entry, _ y: Entry, in xRaw: Data, _ yRaw: Data) -> Int {
         xRaw.withUnsafeBytes { xb in
             yRaw.withUnsafeBytes { yb in
-                let xl = x.nameEnd - x.nameStart
-                let yl = y.nameEnd - y.nameStart
-                let common = min(xl, yl)
-                let c = memcmp(xb.baseAddress! + x.nameStart, yb.baseAddress! + y.nameStart, common)
-                if c != 0 { return Int(c) }
-                let xc: UInt8 = xl > common ? xb[x.nameStart + common] : (x.kind == .tree ? 0x2f : 0)
-                let yc: UInt8 = yl > common ? yb[y.nameStart + common] : (y.kind == .tree ? 0x2f : 0)
-                return Int(xc) - Int(yc)
+                TreeEditor.order(UnsafeRawBufferPointer(rebasing: xb[x.nameStart..<x.nameEnd]), x.kind == .tree,
+                                 UnsafeRawBufferPointer(rebasing: yb[y.nameStart..<y.nameEnd]), y.kind == .tree)
             }
         }
     }
@@ -414,39 +386,62 @@ enum PackFormat {
 
     /// A zlib stream of stored deflate blocks (RFC 1950/1951), with its Adler-32.
     static func appendZlibStored(to data: inout Data, _ payload: Data) {
-        data.append(contentsOf: [0x78, 0x01])
         payload.withUnsafeBytes { bytes in
-            var offset = 0
-            repeat {
-                let n = min(65_535, bytes.count - offset)
-                let final = offset + n == bytes.count
-                data.append(final ? 1 : 0)
-                data.append(contentsOf: [UInt8(n & 0xff), UInt8(n >> 8), UInt8(~n & 0xff), UInt8((~n >> 8) & 0xff)])
-                if n > 0 { data.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)])) }
-                offset += n
-            } while offset < bytes.count
+            let start = data.count
+            data.count += zlibStoredSize(bytes.count)
+            data.withUnsafeMutableBytes { out in
+                _ = writeZlibStored([bytes], into: UnsafeMutableRawBufferPointer(rebasing: out[start...]))
+            }
         }
-        appendUInt32(to: &data, adler32(payload))
+    }
+
+    /// The size of a zlib stream of stored blocks holding `count` bytes.
+    static func zlibStoredSize(_ count: Int) -> Int {
+        2 + max(1, (count + 65_534) / 65_535) * 5 + count + 4
+    }
+
+    /// Writes the zlib stream of stored blocks whose payload is `parts`, one after the other,
+    /// at the start of `out` (at least `zlibStoredSize` bytes); returns the bytes written.
+    static func writeZlibStored(_ parts: [UnsafeRawBufferPointer], into out: UnsafeMutableRawBufferPointer) -> Int {
+        let payload = parts.reduce(0) { $0 + $1.count }
+        let blocks = max(1, (payload + 65_534) / 65_535)
+        out[0] = 0x78
+        out[1] = 0x01
+        var at = 2
+        var part = 0
+        var offset = 0  // in parts[part]
+        var adler = manifestor_adler32(1, nil, 0)
+        var left = payload
+        for block in 0..<blocks {
+            let n = min(65_535, left)
+            out[at] = block == blocks - 1 ? 1 : 0
+            out[at + 1] = UInt8(n & 0xff)
+            out[at + 2] = UInt8(n >> 8)
+            out[at + 3] = UInt8(~n & 0xff)
+            out[at + 4] = UInt8((~n >> 8) & 0xff)
+            at += 5
+            var blockLeft = n
+            while blockLeft > 0 {
+                let source = parts[part]
+                let k = min(blockLeft, source.count - offset)
+                if k == 0 { part += 1; offset = 0; continue }
+                (out.baseAddress! + at).copyMemory(from: source.baseAddress! + offset, byteCount: k)
+                adler = manifestor_adler32(adler, source.baseAddress! + offset, k)
+                at += k
+                offset += k
+                blockLeft -= k
+            }
+            left -= n
+        }
+        for shift in [24, 16, 8, 0] {
+            out[at] = UInt8((adler >> UInt(shift)) & 0xff)
+            at += 1
+        }
+        return at
     }
 
     static func adler32(_ data: Data) -> UInt32 {
-        var a: UInt32 = 1
-        var b: UInt32 = 0
-        data.withUnsafeBytes { bytes in
-            var i = 0
-            let n = bytes.count
-            while i < n {
-                let end = min(n, i + 5552)  // the largest run that cannot overflow before the modulo
-                while i < end {
-                    a &+= UInt32(bytes[i])
-                    b &+= a
-                    i += 1
-                }
-                a %= 65_521
-                b %= 65_521
-            }
-        }
-        return (b << 16) | a
+        data.withUnsafeBytes { UInt32(manifestor_adler32(1, $0.baseAddress, $0.count)) }
     }
 }
 

@@ -37,7 +37,7 @@ struct TreeEditor {
     /// The edited version of `tree` (nil: no tree there yet), or nil when it ends up empty.
     private func edit(tree: OID?, edits: [Edit]) throws -> OID? {
         let raw = try tree.map { try repository.rawTree($0, odb: odb, operation: operation) } ?? Data()
-        let entries = try TreeEntries.parse(raw, operation: operation)
+        let entries = try tree.map { try repository.rawTrees.entries($0, raw, operation: operation) } ?? []
 
         // The edits of this level, by entry name, in the order given.
         var names: [[UInt8]] = []
@@ -51,14 +51,8 @@ struct TreeEditor {
 
         // Existing entries of the edited names.
         var found: [[UInt8]: Int] = [:]
-        raw.withUnsafeBytes { bytes in
-            for name in names {
-                for (index, entry) in entries.enumerated()
-                where entry.nameEnd - entry.nameStart == name.count
-                    && memcmp(bytes.baseAddress! + entry.nameStart, name, name.count) == 0 {
-                    found[name] = index
-                }
-            }
+        for name in names {
+            found[name] = TreeEntries.index(of: name, in: raw, entries: entries)
         }
         var replaced = Set<Int>()
         var added: [(name: [UInt8], mode: String, isTree: Bool, id: OID)] = []
@@ -208,11 +202,12 @@ final class TreeEditLog {
 /// Wide raw tree objects the committer wrote or read lately, by id, within a byte budget (oldest
 /// out first): a batch's next commit edits the `preview/` tree the previous one wrote, and reads
 /// look paths up in it. Trees under `minimumSize` are cheap to read again and are not kept, so
-/// that thousands of small ones (a sweep over every preview) do not push the wide ones out.
+/// that thousands of small ones (a sweep over every preview) do not push the wide ones out. The
+/// budget counts raw bytes; a kept tree's parsed entries (about as large) go with it.
 final class RawTreeMemo {
     private var trees: [OID: Data] = [:]
-    /// Entry offsets of kept trees that were searched by name (see `TreeEntries.find`).
-    private var offsets: [OID: [Int]] = [:]
+    /// The parsed entries of kept trees that were searched or edited.
+    private var parsed: [OID: [TreeEntries.Entry]] = [:]
     private var order: [OID] = []
     private var bytes = 0
     let budget: Int
@@ -230,18 +225,18 @@ final class RawTreeMemo {
         var drop = 0
         while bytes > budget, drop < order.count {
             if let old = trees.removeValue(forKey: order[drop]) { bytes -= old.count }
-            offsets.removeValue(forKey: order[drop])
+            parsed.removeValue(forKey: order[drop])
             drop += 1
         }
         if drop > 0 { order.removeFirst(drop) }
     }
 
-    /// The offsets of `raw`'s entries (`raw` is tree `id`), kept with the tree when it is kept.
-    func entryOffsets(_ id: OID, _ raw: Data, operation: String) throws -> [Int] {
-        if let known = offsets[id] { return known }
-        let found = try TreeEntries.offsets(raw, operation: operation)
-        if trees[id] != nil { offsets[id] = found }
-        return found
+    /// The entries of `raw` (tree `id`), parsed once and kept with the tree when it is kept.
+    func entries(_ id: OID, _ raw: Data, operation: String) throws -> [TreeEntries.Entry] {
+        if let known = parsed[id] { return known }
+        let entries = try TreeEntries.parse(raw, operation: operation)
+        if trees[id] != nil { parsed[id] = entries }
+        return entries
     }
 }
 
