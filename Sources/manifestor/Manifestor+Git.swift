@@ -87,14 +87,13 @@ extension Manifestor {
         @Option(help: "Time to live, e.g. 7d (default: the catalog's).")
         var ttl: String?
 
-        @Option(help: "Who asked, for the Requested-By trailer.")
-        var requestedBy: String = ProcessInfo.processInfo.environment["USER"] ?? defaultRequester
+        @OptionGroup var requester: RequesterOption
 
         @OptionGroup var options: RepositoryOptions
 
         func run() async throws {
             let (config, catalog) = try options.load()
-            var operation = GitOps.DeployPreview(taskID: id, images: try images.parsed(), ttl: ttl, requestedBy: requestedBy)
+            var operation = GitOps.DeployPreview(taskID: id, images: try images.parsed(), ttl: ttl, requestedBy: requester.requestedBy)
             try operation.validate(catalog)
             try await operation.pinImages(with: config.makeRegistryClient())
             let outcome = try await options.committer(config, catalog).submit(operation)
@@ -110,14 +109,13 @@ extension Manifestor {
         @Argument(help: "The task id.")
         var id: String
 
-        @Option(help: "Who asked, for the Requested-By trailer.")
-        var requestedBy: String = ProcessInfo.processInfo.environment["USER"] ?? defaultRequester
+        @OptionGroup var requester: RequesterOption
 
         @OptionGroup var options: RepositoryOptions
 
         func run() async throws {
             let (config, catalog) = try options.load()
-            let operation = GitOps.DeletePreview(taskID: id, requestedBy: requestedBy)
+            let operation = GitOps.DeletePreview(taskID: id, requestedBy: requester.requestedBy)
             try operation.validate()
             let outcome = try await options.committer(config, catalog).submit(operation)
             try options.report(outcome, json: PreviewAnswer(outcome))
