@@ -172,21 +172,20 @@ class GitServer:
             git("--git-dir", path, "config", key, value)
         return name
 
-    def pushes(self, name):
-        needle = "POST /git/%s.git/git-receive-pack" % name
+    def requests(self, name, service):
+        """How many `POST .../<service>` requests repository `name` has served."""
+        needle = "POST /git/%s.git/%s" % (name, service)
         try:
             with open(self.requests_log) as f:
                 return sum(1 for line in f if line.startswith(needle + " "))
         except FileNotFoundError:
             return 0
 
+    def pushes(self, name):
+        return self.requests(name, "git-receive-pack")
+
     def fetches(self, name):
-        needle = "POST /git/%s.git/git-upload-pack" % name
-        try:
-            with open(self.requests_log) as f:
-                return sum(1 for line in f if line.startswith(needle + " "))
-        except FileNotFoundError:
-            return 0
+        return self.requests(name, "git-upload-pack")
 
 
 def read_skeleton():
