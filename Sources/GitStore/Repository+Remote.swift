@@ -131,3 +131,37 @@ func withStringArray<T>(_ strings: [String], _ body: (inout git_strarray) throws
         return try body(&array)
     }
 }
+
+extension Repository {
+    /// Where `reference` (e.g. `refs/heads/main`) stands on the remote right now (nil: it does
+    /// not exist), read from the remote's reference advertisement: one round trip, nothing
+    /// downloaded, nothing written locally. Plain http:// asks the smart-HTTP server directly;
+    /// every other transport (and a redirect) goes through libgit2's connect and ls.
+    public func remoteReference(_ remote: RemoteOptions, _ reference: String) throws -> ObjectID? {
+        let operation = "ls-remote"
+        if let client = SmartHTTPPush(remote: remote, operation: operation),
+           let advertised = try client.advertisement(service: "git-upload-pack") {
+            return advertised.references[reference]
+        }
+        var found: ObjectID?
+        try withRemote(remote, operation: operation) { handle, context in
+            var callbacks = git_remote_callbacks()
+            var code = git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION))
+            guard code == 0 else { return code }
+            context.callbacks(into: &callbacks)
+            code = git_remote_connect(handle, GIT_DIRECTION_FETCH, &callbacks, nil, nil)
+            guard code == 0 else { return code }
+            defer { git_remote_disconnect(handle) }
+            var heads: UnsafeMutablePointer<UnsafePointer<git_remote_head>?>?
+            var count = 0
+            code = git_remote_ls(&heads, &count, handle)
+            guard code == 0 else { return code }
+            for index in 0..<count {
+                guard let head = heads?[index], let name = head.pointee.name, String(cString: name) == reference else { continue }
+                found = ObjectID(head.pointee.oid)
+            }
+            return 0
+        }
+        return found
+    }
+}

@@ -78,10 +78,11 @@ struct SmartHTTPPush: Sendable {
     /// The repository's path on the server, without a trailing slash.
     let path: String
     let authorization: String?
-    let operation = "push"
+    /// What errors name: `push`, or the operation that only reads the advertisement.
+    let operation: String
 
     /// nil unless `remote` is a plain http:// URL.
-    init?(remote: RemoteOptions) {
+    init?(remote: RemoteOptions, operation: String = "push") {
         guard remote.url.lowercased().hasPrefix("http://"), let components = URLComponents(string: remote.url),
               let host = components.host, !host.isEmpty, components.query == nil
         else { return nil }
@@ -91,6 +92,7 @@ struct SmartHTTPPush: Sendable {
         while path.hasSuffix("/") { path.removeLast() }
         self.remote = remote
         self.path = path
+        self.operation = operation
         // Connecting is bounded like libgit2's reachability check; the whole exchange of one
         // request (send, the server's work, the answer) gets more room.
         let seconds = TimeInterval(max(1, remote.timeoutSeconds))
@@ -108,19 +110,26 @@ struct SmartHTTPPush: Sendable {
         authorization = password.map { "Basic " + Data("\(user):\($0)".utf8).base64EncodedString() }
     }
 
+    /// The references and capabilities `service` (`git-receive-pack` or `git-upload-pack`)
+    /// advertises: one round trip. nil when the server is better left to libgit2 (a redirect,
+    /// an answer that is not smart HTTP).
+    func advertisement(service: String) throws -> Advertisement? {
+        let exchange: (Data, String?)
+        do {
+            exchange = try request("GET", "info/refs?service=\(service)", body: nil, contentType: nil)
+        } catch is Redirected {
+            return nil  // libgit2 follows redirects (http -> https, a moved repository)
+        }
+        let (advertisement, type) = exchange
+        guard type == "application/x-\(service)-advertisement" else { return nil }
+        return try? Advertisement(parsing: advertisement)
+    }
+
     /// Sends `pack` and moves `refs/heads/<branch>` from `expected` to `commit` (see `PreparedPush.send`).
     func send(branch: String, commit: ObjectID, expected: ObjectID, pack: Data) throws -> Bool {
         let reference = "refs/heads/\(branch)"
         // 1. What the remote has.
-        let exchange: (Data, String?)
-        do {
-            exchange = try request("GET", "info/refs?service=git-receive-pack", body: nil, contentType: nil)
-        } catch is Redirected {
-            return false  // libgit2 follows redirects (http -> https, a moved repository)
-        }
-        let (advertisement, type) = exchange
-        guard type == "application/x-git-receive-pack-advertisement",
-              let advertised = try? Advertisement(parsing: advertisement),
+        guard let advertised = try advertisement(service: "git-receive-pack"),
               advertised.capabilities.contains("report-status")
         else { return false }
         let remoteTip = advertised.references[reference]
