@@ -264,9 +264,20 @@ public final class Committer: @unchecked Sendable {
     @discardableResult
     private func commitAndPush(_ batch: [Pending], repo: Repository, context: OperationContext, prebuilt: Built? = nil) throws -> ObjectID? {
         var tip = try prebuilt.map { $0.base } ?? currentTip(repo)
+        // Whether `tip` was read from the remote after this batch was taken (a fetch).
+        var confirmed = false
         for attempt in 1...settings.maxPushAttempts {
             let built = try (attempt == 1 ? prebuilt : nil) ?? build(batch, on: tip, repo: repo, context: context)
             guard let head = built.head, head != tip else {
+                // Nothing to push, so no compare-and-swap vouches for these answers (unchanged,
+                // not found, nothing to do): they stand only if the remote is still at the tip
+                // they were planned on. Another replica may have moved it; then re-plan.
+                if !confirmed, try !remoteIsAt(tip, repo: repo) {
+                    try fetch(repo)
+                    tip = try repo.lookupReference(trackingRef)
+                    confirmed = true
+                    continue
+                }
                 zip(batch, built.results).forEach { $0.complete($1) }
                 return tip
             }
@@ -285,6 +296,7 @@ public final class Committer: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: backoff(attempt: attempt))
                 try fetch(repo)
                 tip = try repo.lookupReference(trackingRef)
+                confirmed = true
             }
         }
         throw UnavailableError(message: "the remote kept refusing the push after \(settings.maxPushAttempts) attempts", retryAfterSeconds: 2)
@@ -353,6 +365,19 @@ public final class Committer: @unchecked Sendable {
     }
 
     private func markReached() { lock.withLock { reachedRemote = true } }
+
+    /// Asks the remote where the branch is (its reference advertisement, one round trip) and
+    /// compares with `tip`. A branch that vanished from the remote cannot be decided on.
+    private func remoteIsAt(_ tip: ObjectID?, repo: Repository) throws -> Bool {
+        metrics.confirmed()
+        let remote = try repo.remoteReference(settings.remote, "refs/heads/\(settings.branch)")
+        markReached()
+        if remote == nil, let tip {
+            throw UnavailableError(message: "refs/heads/\(settings.branch) is gone from the remote (it was at \(tip.short))",
+                                   retryAfterSeconds: 5)
+        }
+        return remote == tip
+    }
 
     private func fetch(_ repo: Repository) throws {
         metrics.fetched()
@@ -467,6 +492,8 @@ public protocol CommitterMetrics: Sendable {
     func pushRefused()
     func committed(_ count: Int)
     func fetched()
+    /// The remote's tip was read to confirm an answer that pushed nothing.
+    func confirmed()
 }
 
 public struct NoCommitterMetrics: CommitterMetrics {
@@ -476,4 +503,5 @@ public struct NoCommitterMetrics: CommitterMetrics {
     public func pushRefused() {}
     public func committed(_ count: Int) {}
     public func fetched() {}
+    public func confirmed() {}
 }

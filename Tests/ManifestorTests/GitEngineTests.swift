@@ -81,6 +81,7 @@ final class CountingMetrics: CommitterMetrics, @unchecked Sendable {
     func pushRefused() { add("refused") }
     func committed(_ count: Int) { add("commits", count) }
     func fetched() { add("fetches") }
+    func confirmed() { add("confirmations") }
 }
 
 @Suite("Git engine against a real smart-HTTP server", .serialized)

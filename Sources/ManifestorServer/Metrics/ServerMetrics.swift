@@ -10,6 +10,7 @@ public final class ServerMetrics: CommitterMetrics, @unchecked Sendable {
     private let pushes: Counter
     private let pushRetries: Counter
     private let fetches: Counter
+    private let confirmations: Counter
     private let batchSizes: ValueHistogram
     let livePreviews: Gauge
 
@@ -18,6 +19,8 @@ public final class ServerMetrics: CommitterMetrics, @unchecked Sendable {
         pushes = registry.makeCounter(name: "manifestor_pushes_total", help: "Pushes attempted, one per batch and retry.")
         pushRetries = registry.makeCounter(name: "manifestor_push_retries_total", help: "Pushes the remote refused, each followed by a fetch and a re-run.")
         fetches = registry.makeCounter(name: "manifestor_fetches_total", help: "Fetches from the remote.")
+        confirmations = registry.makeCounter(name: "manifestor_tip_confirmations_total",
+                                             help: "Reads of the remote's tip (one round trip) that confirmed answers which pushed nothing.")
         batchSizes = registry.makeValueHistogram(name: "manifestor_batch_size", buckets: [1, 2, 5, 10, 20, 50, 100, 200],
                                                  help: "Operations per batch.")
         livePreviews = registry.makeGauge(name: "manifestor_live_previews", help: "Preview directories at the tip.")
@@ -28,6 +31,7 @@ public final class ServerMetrics: CommitterMetrics, @unchecked Sendable {
     public func pushRefused() { pushRetries.increment() }
     public func committed(_ count: Int) { commits.increment(by: Int64(count)) }
     public func fetched() { fetches.increment() }
+    public func confirmed() { confirmations.increment() }
 
     func requestFinished(route: String, method: String, status: Int, seconds: Double) {
         let labels = [("route", route), ("method", method), ("status", String(status))]
