@@ -9,34 +9,30 @@ import Testing
 /// operations say. MANIFESTOR_SOAK_OPS sets the number of operations (default: a bounded 120).
 @Suite("Many writers", .serialized)
 struct ManyWritersTests {
-    enum Writer: Sendable { case serverA, serverB, cli }
+    enum Writer: Sendable, CustomStringConvertible {
+        case serverA, serverB, cli
+        var description: String { switch self { case .serverA: "A"; case .serverB: "B"; case .cli: "CLI" } }
+    }
     enum Outcome: Sendable, Equatable { case deployed(String), deleted }
 
-    @Test("two servers and a CLI, mixed operations: no acknowledged operation is missing")
+    @Test("two servers and a CLI, each task's operations alternating between them: every answer holds on the remote")
     func manyWriters() async throws {
         let operations = Int(ProcessInfo.processInfo.environment["MANIFESTOR_SOAK_OPS"] ?? "") ?? 120
-        let h = try ServerHarness()
-        let tokensFile = h.remote.work.appendingPathComponent("tokens.yaml")
-        try ("tokens:\n" + h.store.entries.map { "  - {name: \($0.name), role: \($0.role.rawValue), sha256: \($0.sha256)}" }.joined(separator: "\n") + "\n")
-            .write(to: tokensFile, atomically: true, encoding: .utf8)
-        let extra = "server: {tokensFile: \(tokensFile.path)}\n"
-        let a = try ServeProcess(config: try h.remote.config(name: "a", cache: "cache-a", extra: extra).path, log: h.remote.work.appendingPathComponent("a.log"))
-        let b = try ServeProcess(config: try h.remote.config(name: "b", cache: "cache-b", extra: extra).path, log: h.remote.work.appendingPathComponent("b.log"))
-        let cliConfig = try h.remote.config(name: "cli", cache: "cache-cli").path
-        let deployer = h.tokens["deployer"]!
-        let apiA = a.api, apiB = b.api, remote = h.remote
+        let replicas = try Replicas()
+        let apiA = replicas.a.api, apiB = replicas.b.api, remote = replicas.remote, deployer = replicas.deployer
+        let writers: [Writer] = [.serverA, .serverB, .cli]
 
-        // Each task's operations run in order on one writer; tasks run concurrently.
+        // Each task's operations run in order, each on the next writer of the three (so every
+        // writer's cache is stale for the task when its turn comes); tasks run concurrently.
         let taskCount = max(6, operations / 5)
-        var plans: [(String, Writer, [Int])] = []  // version > 0 deploys that version, 0 deletes
+        var plans: [(String, Int, [Int])] = []  // (task, first writer, versions): version > 0 deploys it, 0 deletes
         var generator = SystemRandomNumberGenerator()
         var remaining = operations - 10  // 10 staging deploys
         for i in 0..<taskCount {
-            let writer: Writer = [.serverA, .serverB, .cli][i % 3]
             let length = i == taskCount - 1 ? max(1, remaining) : min(remaining, Int.random(in: 2...7, using: &generator))
             remaining -= length
             let ops = (0..<length).map { _ in Int.random(in: 0..<4, using: &generator) == 0 ? 0 : Int.random(in: 1...3, using: &generator) }
-            plans.append(("mw-\(i)", writer, ops))
+            plans.append(("mw-\(i)", i % writers.count, ops))
             if remaining <= 0 { break }
         }
 
@@ -44,8 +40,7 @@ struct ManyWritersTests {
             let image = "git.fuq.tv/admin/aiworker-backend:v\(version)"
             switch writer {
             case .cli:
-                let r = try remote.manifestor(["deploy-preview", task, "--image", "backend=\(image)", "--config", cliConfig], timeout: 240)
-                return r.status == 0
+                return try replicas.cli(["deploy-preview", task, "--image", "backend=\(image)"]).status == 0
             case .serverA, .serverB:
                 let api = writer == .serverA ? apiA : apiB
                 let answer = try await api.send("POST", "/api/tasks/\(task)/deploy-preview", token: deployer, json: #"{"images": {"backend": "\#(image)"}}"#)
@@ -56,7 +51,7 @@ struct ManyWritersTests {
         func delete(_ writer: Writer, _ task: String) async throws -> Bool {
             switch writer {
             case .cli:
-                let r = try remote.manifestor(["delete-preview", task, "--config", cliConfig], timeout: 240)
+                let r = try replicas.cli(["delete-preview", task])
                 return r.status == 0 || r.stderr.contains("no preview")
             case .serverA, .serverB:
                 let api = writer == .serverA ? apiA : apiB
@@ -65,42 +60,64 @@ struct ManyWritersTests {
             }
         }
 
-        let results = try await withThrowingTaskGroup(of: (String, Outcome?, Int).self) { group in
-            for (task, writer, ops) in plans {
+        /// What the remote says of `task` right after an answer: the version it runs, or nil.
+        func remoteVersion(_ task: String) -> String? {
+            guard let deployment = replicas.remoteFile("preview/task-\(task)/deployment-backend.yaml"),
+                  let range = deployment.range(of: "aiworker-backend:") else { return nil }
+            return String(deployment[range.upperBound...].prefix { $0 != "\n" && $0 != "\"" && $0 != " " })
+        }
+
+        let results = try await withThrowingTaskGroup(of: (String, Outcome?, Int, [String]).self) { group in
+            for (task, first, ops) in plans {
                 group.addTask {
                     var last: Outcome?
                     var failures = 0
-                    for version in ops {
+                    var wrong: [String] = []
+                    for (index, version) in ops.enumerated() {
+                        let writer = writers[(first + index) % writers.count]
                         let acknowledged = version == 0 ? try await delete(writer, task) : try await deploy(writer, task, version)
-                        if acknowledged { last = version == 0 ? .deleted : .deployed("v\(version)") } else { failures += 1 }
+                        guard acknowledged else { failures += 1; continue }
+                        last = version == 0 ? .deleted : .deployed("v\(version)")
+                        // No other writer touches this task: the answer must hold on the remote now.
+                        let now = remoteVersion(task)
+                        let expected = version == 0 ? nil : "v\(version)"
+                        if now != expected {
+                            wrong.append("op \(index) (\(writer), \(expected ?? "delete")) answered, remote has \(now ?? "nothing")")
+                        }
                     }
-                    return (task, last, failures)
+                    return (task, last, failures, wrong)
                 }
             }
             group.addTask {
-                // Staging deploys alternate between the replicas, in order.
+                // Staging deploys alternate between the replicas, in order, X, Y, X, Y: each a
+                // no-op on the stale tip of the replica whose turn it is.
                 var last: Outcome?
                 var failures = 0
+                var wrong: [String] = []
                 for i in 0..<10 {
                     let api = i % 2 == 0 ? apiA : apiB
                     let answer = try await api.send("POST", "/api/environments/staging/deploy", token: deployer,
-                                                    json: #"{"images": {"frontend": "git.fuq.tv/admin/aiworker-frontend:s\#(i)"}}"#)
-                    if answer.status == 200 || answer.status == 201 { last = .deployed("s\(i)") } else { failures += 1 }
+                                                    json: #"{"images": {"frontend": "git.fuq.tv/admin/aiworker-frontend:s\#(i % 2)"}}"#)
+                    guard answer.status == 200 || answer.status == 201 else { failures += 1; continue }
+                    last = .deployed("s\(i % 2)")
+                    if replicas.remoteFile("staging/deployment-frontend.yaml")?.contains("aiworker-frontend:s\(i % 2)") != true {
+                        wrong.append("staging deploy \(i) answered, the remote runs something else")
+                    }
                 }
-                return ("staging", last, failures)
+                return ("staging", last, failures, wrong)
             }
-            var out: [(String, Outcome?, Int)] = []
+            var out: [(String, Outcome?, Int, [String])] = []
             for try await r in group { out.append(r) }
             return out
         }
-        kill(a.process.processIdentifier, SIGTERM)
-        kill(b.process.processIdentifier, SIGTERM)
-        #expect(a.waitForExit(seconds: 60) == 0)
-        #expect(b.waitForExit(seconds: 60) == 0)
+        replicas.stop()
 
-        for (task, _, failures) in results { #expect(failures == 0, "\(task): \(failures) operations were not acknowledged") }
+        for (task, _, failures, wrong) in results {
+            #expect(failures == 0, "\(task): \(failures) operations were not acknowledged")
+            #expect(wrong.isEmpty, "\(task): \(wrong)")
+        }
         let tree = Set(try remote.git(["ls-tree", "-d", "--name-only", "main:preview"]).split(separator: "\n").map(String.init))
-        for (task, outcome, _) in results where task != "staging" {
+        for (task, outcome, _, _) in results where task != "staging" {
             switch outcome {
             case .deployed(let version):
                 #expect(tree.contains("task-\(task)"), "\(task) should exist")
