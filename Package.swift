@@ -28,11 +28,13 @@ let package = Package(
             dependencies: ["KubeModel", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "ArgoCD", dependencies: ["KubeModel"]),
-        .target(name: "GitStore", dependencies: ["CLibGit2"]),
+        .target(name: "HTTPTransport"),
+        .target(name: "GitWire", dependencies: ["HTTPTransport", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "GitStore", dependencies: ["CLibGit2", "HTTPTransport", "GitWire"]),
         .target(
             name: "GitOps",
             dependencies: [
-                "GitStore", "KubeModel", "Templates",
+                "GitWire", "GitStore", "KubeModel", "Templates",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -50,17 +52,17 @@ let package = Package(
         .executableTarget(
             name: "manifestor",
             dependencies: [
-                "KubeModel", "Templates", "ArgoCD", "GitStore", "GitOps", "ManifestorServer",
+                "KubeModel", "Templates", "ArgoCD", "GitOps", "ManifestorServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "GitStoreTests", dependencies: ["GitStore"]),
+        .testTarget(name: "GitStoreTests", dependencies: ["GitStore", "GitWire", "HTTPTransport"]),
         .testTarget(
             name: "ManifestorTests",
             dependencies: [
-                "KubeModel", "Templates", "ArgoCD", "GitStore", "GitOps", "ManifestorServer",
+                "KubeModel", "Templates", "ArgoCD", "CLibGit2", "GitWire", "GitStore", "GitOps", "ManifestorServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -1,5 +1,6 @@
 import Foundation
 import GitStore
+import GitWire
 import Templates
 
 /// What `submitForReview` answers: the outcome as `submit` would give it, and the branch the

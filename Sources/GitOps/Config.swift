@@ -1,5 +1,6 @@
 import Foundation
 import GitStore
+import GitWire
 import KubeModel
 import Templates
 
@@ -171,5 +172,15 @@ public struct ManifestorConfig: Sendable {
         !name.isEmpty && !name.hasPrefix("/") && !name.hasSuffix("/") && !name.hasSuffix(".lock") && !name.contains("..")
             && !name.contains("//") && !name.hasPrefix("-")
             && name.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F && !"~^:?*[\\".unicodeScalars.contains($0) }
+    }
+}
+
+/// Creates an empty bare repository at `path` (nothing when one is there): the embedded
+/// default's local remote.
+public func createBareRepository(at path: String) throws {
+    do {
+        _ = try Repository.openOrCreateBare(at: path)
+    } catch {
+        throw availability(of: error)
     }
 }

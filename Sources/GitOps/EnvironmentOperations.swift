@@ -1,5 +1,6 @@
 import Foundation
 import GitStore
+import GitWire
 import KubeModel
 import Templates
 
@@ -50,10 +51,10 @@ func validateRequestedImages(_ images: [String: String], catalog: Catalog, field
     for (service, text) in images.sorted(by: { $0.key < $1.key }) {
         guard catalog.service(named: service) != nil else {
             throw InputError(code: "unknown_service", field: "\(field).\(service)",
-                             rule: "unknown service; the catalog has \(catalog.services.map(\.name).joined(separator: ", "))")
+                             rule: "unknown service; the catalog has \(catalog.services.map(\.name).joined(separator: ", "))", kind: .unprocessable)
         }
         do { _ = try ImageReference(parsing: text) } catch {
-            throw InputError(code: "invalid_image", field: "\(field).\(service)", rule: error.description)
+            throw InputError(code: "invalid_image", field: "\(field).\(service)", rule: error.description, kind: .unprocessable)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GitStore
+import GitWire
 import Templates
 
 /// One operation that changed an environment, read back from its commit.

@@ -1,5 +1,6 @@
 import Foundation
 import GitStore
+import GitWire
 import KubeModel
 import Templates
 
@@ -26,25 +27,25 @@ public struct DeployPreview: GitOperation {
     public func validate(_ catalog: Catalog) throws {
         try TaskID.validate(taskID)
         guard !images.isEmpty else { throw InputError(code: "missing_images", field: "images", rule: "must name at least one service") }
-        let renderer = Renderer(catalog: catalog)
-        _ = try renderer.preview(taskID: taskID, images: images, ttl: ttl, now: Date(timeIntervalSince1970: 0))
+        try Renderer(catalog: catalog).validatePreview(taskID: taskID, images: images, ttl: ttl)
         try validateRequester(requestedBy)
     }
 
     public func plan(_ tree: TreeSnapshot, _ context: OperationContext) throws -> OperationPlan<PreviewState> {
         let renderer = Renderer(catalog: context.catalog)
         let staging = ManifestReader.images(files: try tree.files(under: "staging"))
-        let fresh = try renderer.preview(taskID: taskID, images: images, ttl: ttl, now: context.now, fallbackImages: staging, imageTags: imageTags)
-        var rendered = fresh
         let directory = TaskID.directory(taskID)
+        // The directory is read once: for the current expiry, and for what the commit changes.
         let existing = try tree.files(under: directory)
+        var expiresAt = try renderer.previewExpiry(ttl: ttl, now: context.now)
         if let current = existing["namespace-\(TaskID.namespace(taskID)).yaml"]
             .flatMap({ ManifestReader.expiresAt(namespaceYAML: String(decoding: $0, as: UTF8.self)) }),
-            let next = fresh.expiresAt, abs(next.timeIntervalSince(current)) < 3600 {
-            let resolved = try renderer.resolveImages(images, fallback: staging, requireDigest: false)
-            rendered = try renderer.preview(taskID: taskID, images: resolved, expiresAt: current, imageTags: imageTags)
+            abs(expiresAt.timeIntervalSince(current)) < 3600 {
+            expiresAt = current
         }
-        let changes = try tree.syncChanges(directory: directory, to: rendered.files)
+        let resolved = try renderer.resolveImages(images, fallback: staging, requireDigest: false)
+        let rendered = try renderer.preview(taskID: taskID, images: resolved, expiresAt: expiresAt, imageTags: imageTags)
+        let changes = TreeSnapshot.syncChanges(directory: directory, from: existing, to: rendered.files)
         let requestedImages = images.keys.sorted().map { shortImage(service: $0, reference: rendered.images[$0] ?? images[$0]!) }
         let message = CommitMessage(
             subject: "preview(task-\(taskID)): deploy \(requestedImages.joined(separator: ", "))",
@@ -120,13 +121,6 @@ public struct SeedRepository: GitOperation {
                                                     trailers: [("Requested-By", requestedBy), ("Operation", name)]),
                              answer: files.count)
     }
-}
-
-/// Something the request names does not exist (404).
-public struct NotFoundError: Error, Sendable, CustomStringConvertible {
-    public var code: String
-    public var message: String
-    public var description: String { message }
 }
 
 func validateRequester(_ requester: String) throws {

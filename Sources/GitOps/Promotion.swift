@@ -1,5 +1,6 @@
 import Foundation
 import GitStore
+import GitWire
 import KubeModel
 import Templates
 
@@ -72,7 +73,7 @@ public struct Promote: GitOperation {
         for service in services {
             guard catalog.service(named: service) != nil else {
                 throw InputError(code: "unknown_service", field: "services",
-                                 rule: "\(YAMLEmitter.quoted(CommitMessage.oneLine(service))) is not a service; the catalog has \(catalog.services.map(\.name).joined(separator: ", "))")
+                                 rule: "\(YAMLEmitter.quoted(CommitMessage.oneLine(service))) is not a service; the catalog has \(catalog.services.map(\.name).joined(separator: ", "))", kind: .unprocessable)
             }
             guard seen.insert(service).inserted else {
                 throw InputError(code: "invalid_services", field: "services", rule: "\(service) is named more than once")
@@ -98,11 +99,11 @@ public struct Promote: GitOperation {
         let digestsRequired = to == .production && !allowTag && (context.catalog.environments.production.requireDigest ?? true)
         for service in selected {
             guard let image = source.images[service] else {
-                throw InputError(code: "service_not_in_source", field: "services", rule: "\(from) runs no \(service), so there is nothing of it to promote")
+                throw InputError(code: "service_not_in_source", field: "services", rule: "\(from) runs no \(service), so there is nothing of it to promote", kind: .unprocessable)
             }
             if digestsRequired, (try? ImageReference(parsing: image))?.digest == nil {
                 throw InputError(code: "image_not_pinned", field: "\(from).\(service)",
-                                 rule: "\(from) runs \(image), a tag and not a digest, and \(to.rawValue) takes only digests: deploy \(from) through a configured registry (tags are then pinned) or pass --allow-tag (\"allowTag\": true) to promote the tag as it is")
+                                 rule: "\(from) runs \(image), a tag and not a digest, and \(to.rawValue) takes only digests: deploy \(from) through a configured registry (tags are then pinned) or pass --allow-tag (\"allowTag\": true) to promote the tag as it is", kind: .unprocessable)
             }
             requested[service] = image
             tags[service] = source.tags[service]

@@ -61,7 +61,7 @@ public struct RegistryClient: Sendable {
             }
             return digest
         case 404:
-            throw InputError(code: "registry_tag_not_found", field: field, rule: "image \(reference) does not exist in registry \(host)")
+            throw InputError(code: "registry_tag_not_found", field: field, rule: "image \(reference) does not exist in registry \(host)", kind: .unprocessable)
         case 401, 403:
             throw UnavailableError(message: "registry \(host) refused the credentials for \(name)", retryAfterSeconds: 30)
         default:
@@ -119,7 +119,7 @@ public struct RegistryClient: Sendable {
         for (service, text) in images.sorted(by: { $0.key < $1.key }) {
             let fieldName = "\(field).\(service)"
             let ref: ImageReference
-            do { ref = try ImageReference(parsing: text) } catch { throw InputError(code: "invalid_image", field: fieldName, rule: error.description) }
+            do { ref = try ImageReference(parsing: text) } catch { throw InputError(code: "invalid_image", field: fieldName, rule: error.description, kind: .unprocessable) }
             guard ref.digest == nil, serves(ref) else { continue }
             let digest = try await self.digest(for: ref, field: fieldName)
             pinned[service] = "\(ref.repository)@\(digest)"

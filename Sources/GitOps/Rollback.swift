@@ -1,5 +1,6 @@
 import Foundation
 import GitStore
+import GitWire
 import KubeModel
 import Templates
 
@@ -109,6 +110,6 @@ public struct Rollback: GitOperation {
     }
 
     private func unprocessable(_ code: String, _ rule: String) -> InputError {
-        InputError(code: code, field: "to", rule: rule)
+        InputError(code: code, field: "to", rule: rule, kind: .unprocessable)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GitStore
+import GitWire
 
 /// Read access to the repository at one commit (the tip an operation runs on).
 /// Used only on the committer's git thread.
@@ -41,7 +42,12 @@ public struct TreeSnapshot {
     /// The changes that make `directory` hold exactly `files`: upserts for new or changed
     /// files, deletes for files no longer rendered (only `*.yaml` when `keepOthers`).
     public func syncChanges(directory: String, to files: [String: String], keepOthers: Bool = false) throws -> [TreeChange] {
-        let existing = try self.files(under: directory)
+        Self.syncChanges(directory: directory, from: try self.files(under: directory), to: files, keepOthers: keepOthers)
+    }
+
+    /// The changes that turn `existing` (the files of `directory`, already read) into `files`.
+    public static func syncChanges(directory: String, from existing: [String: Data], to files: [String: String],
+                                   keepOthers: Bool = false) -> [TreeChange] {
         var changes: [TreeChange] = []
         for (name, content) in files.sorted(by: { $0.key < $1.key }) {
             let data = Data(content.utf8)

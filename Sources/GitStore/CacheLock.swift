@@ -1,4 +1,5 @@
 import Foundation
+import GitWire
 
 #if canImport(Glibc)
 import Glibc

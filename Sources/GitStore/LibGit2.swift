@@ -1,5 +1,6 @@
 import CLibGit2
 import Foundation
+import GitWire
 
 /// `git_libgit2_init()` once per process, then the process-wide memory settings: a global `let`
 /// is initialised lazily and atomically.

@@ -1,5 +1,7 @@
 import CLibGit2
 import Foundation
+import HTTPTransport
+import GitWire
 
 /// State shared with libgit2's remote callbacks through `payload` for one fetch or push.
 /// Lives (retained by the caller) for the whole synchronous libgit2 call.

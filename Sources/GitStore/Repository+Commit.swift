@@ -1,5 +1,6 @@
 import CLibGit2
 import Foundation
+import GitWire
 
 /// Building commits in memory: blobs, then the parent's tree edited along the changed paths
 /// (`TreeEditor`), then `git_commit_create` without touching any reference.
@@ -51,7 +52,7 @@ extension Repository {
         if !plan.upserts.isEmpty {
             var edits: [(path: String, action: TreeEditor.Action)] = []
             for upsert in plan.upserts {
-                edits.append((upsert.path, .upsertBlob(OID(try writeBlob(upsert.content, operation: operation)))))
+                edits.append((upsert.path, .upsertBlob(ObjectID(try writeBlob(upsert.content, operation: operation)))))
             }
             treeOID = try editor.apply(root: treeOID, edits: edits)
         }
@@ -141,7 +142,7 @@ struct TreeUpdatePlan {
         // Each path is looked up once: the files of one preview share their directories, and a
         // lookup reads every tree on the way (`preview/` alone has an entry per preview).
         var kinds: [String: EntryKind] = [:]
-        let root = OID(git_tree_id(baseline).pointee)
+        let root = ObjectID(git_tree_id(baseline).pointee)
         func kind(_ path: String) throws -> EntryKind {
             if let known = kinds[path] { return known }
             var found = EntryKind.missing

@@ -1,5 +1,7 @@
 import CLibGit2
 import Foundation
+import HTTPTransport
+import GitWire
 
 /// Fetch and push through an anonymous remote (nothing is written to the repository's config).
 extension Repository {
@@ -86,7 +88,11 @@ extension Repository {
             try useCertificateAuthorityFile(caFile, operation: operation)
         }
         if let endpoint = RemoteEndpoint(url: remote.url) {
-            try endpoint.checkReachable(timeout: Double(max(1, remote.timeoutSeconds)), operation: operation)
+            do {
+                try endpoint.checkReachable(timeout: Double(max(1, remote.timeoutSeconds)))
+            } catch let failure as RemoteEndpoint.Unreachable {
+                throw GitError(kind: .unreachable, message: failure.reason, operation: operation)
+            }
         }
         var handle: OpaquePointer?
         git_error_clear()
@@ -139,7 +145,7 @@ extension Repository {
     /// every other transport (and a redirect) goes through libgit2's connect and ls.
     public func remoteReference(_ remote: RemoteOptions, _ reference: String) throws -> ObjectID? {
         let operation = "ls-remote"
-        if let client = SmartHTTPPush(remote: remote, operation: operation),
+        if let client = SmartHTTPClient(remote: remote, operation: operation),
            let advertised = try client.advertisement(service: "git-upload-pack") {
             return advertised.references[reference]
         }

@@ -1,5 +1,6 @@
 import CLibGit2
 import Foundation
+import GitWire
 
 /// Reading trees and blobs at a commit. Paths are relative to the root, '/'-separated;
 /// "" is the root. Leading and trailing slashes are ignored.
@@ -71,17 +72,17 @@ extension Repository {
         return try body(tree)
     }
 
-    func rootTreeID(commit id: ObjectID, operation: String) throws -> OID {
+    func rootTreeID(commit id: ObjectID, operation: String) throws -> ObjectID {
         let commit = try lookupCommit(id, operation: operation)
         defer { git_commit_free(commit) }
-        return OID(git_commit_tree_id(commit).pointee)
+        return ObjectID(git_commit_tree_id(commit).pointee)
     }
 
     /// The entry at `components` below the tree `root`, found in raw tree objects (the memo of
     /// recently written trees, else the object database), so that a wide tree on the way
     /// (`preview/`, an entry per preview) is scanned in place instead of parsed by libgit2 and
     /// kept in its object cache. Nil when a component is missing or not a directory.
-    func resolve(_ components: [String], in root: OID, operation: String) throws -> (id: OID, kind: TreeEntries.Kind)? {
+    func resolve(_ components: [String], in root: ObjectID, operation: String) throws -> (id: ObjectID, kind: TreeEntries.Kind)? {
         var odb: OpaquePointer?
         try gitCall(operation) { git_repository_odb(&odb, pointer) }
         defer { git_odb_free(odb) }

@@ -1,5 +1,6 @@
 import CLibGit2
 import Foundation
+import GitWire
 
 /// A bare git repository (the local cache of the gitops remote), opened through libgit2.
 ///

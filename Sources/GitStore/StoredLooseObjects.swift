@@ -1,5 +1,6 @@
 import CLibGit2
 import Foundation
+import GitWire
 
 /// An object database backend that writes loose objects as zlib streams of stored (uncompressed)
 /// deflate blocks, added to every `Repository` ahead of libgit2's own loose backend.

@@ -1,5 +1,6 @@
 import CLibGit2
 import Foundation
+import GitWire
 
 /// Applies removals and blob upserts to a tree by editing raw tree objects: only the trees on the
 /// edited paths are read and written, and an unchanged entry is copied as bytes.
@@ -13,7 +14,7 @@ import Foundation
 struct TreeEditor {
     enum Action {
         case remove
-        case upsertBlob(OID)
+        case upsertBlob(ObjectID)
     }
 
     struct Edit {
@@ -31,11 +32,11 @@ struct TreeEditor {
         let prepared = edits.map { edit in
             Edit(components: edit.path.split(separator: "/").map { Array($0.utf8) }[...], action: edit.action)
         }
-        return try edit(tree: OID(root), edits: prepared)?.oid ?? write(Data())
+        return try edit(tree: ObjectID(root), edits: prepared)?.oid ?? write(Data())
     }
 
     /// The edited version of `tree` (nil: no tree there yet), or nil when it ends up empty.
-    private func edit(tree: OID?, edits: [Edit]) throws -> OID? {
+    private func edit(tree: ObjectID?, edits: [Edit]) throws -> ObjectID? {
         let raw = try tree.map { try repository.rawTree($0, odb: odb, operation: operation) } ?? Data()
         let entries = try tree.map { try repository.rawTrees.entries($0, raw, operation: operation) } ?? []
 
@@ -55,7 +56,7 @@ struct TreeEditor {
             found[name] = TreeEntries.index(of: name, in: raw, entries: entries)
         }
         var replaced = Set<Int>()
-        var added: [(name: [UInt8], mode: String, isTree: Bool, id: OID)] = []
+        var added: [(name: [UInt8], mode: String, isTree: Bool, id: ObjectID)] = []
         for name in names {
             let group = byName[name]!
             let existing = found[name].map { entries[$0] }
@@ -79,7 +80,7 @@ struct TreeEditor {
 
         // Unchanged entries (already in git's order) merged with the new ones (sorted here).
         added.sort { x, y in
-            x.name.withUnsafeBytes { xb in y.name.withUnsafeBytes { yb in Self.order(xb, x.isTree, yb, y.isTree) < 0 } }
+            x.name.withUnsafeBytes { xb in y.name.withUnsafeBytes { yb in TreeEntries.order(xb, x.isTree, yb, y.isTree) < 0 } }
         }
         var out = Data()
         out.reserveCapacity(raw.count + added.reduce(0) { $0 + $1.name.count + 28 })
@@ -94,7 +95,7 @@ struct TreeEditor {
                 guard next < added.count else { return false }
                 let item = added[next]
                 let name = UnsafeRawBufferPointer(rebasing: bytes[entry.nameStart..<entry.nameEnd])
-                return item.name.withUnsafeBytes { Self.order($0, item.isTree, name, entry.kind == .tree) < 0 }
+                return item.name.withUnsafeBytes { TreeEntries.order($0, item.isTree, name, entry.kind == .tree) < 0 }
             }
             func appendAdded(before entry: TreeEntries.Entry?) {
                 while next < added.count {
@@ -128,7 +129,7 @@ struct TreeEditor {
         }
         if out.isEmpty { return nil }
         if out == raw, let tree { return tree }
-        let id = try OID(write(out))
+        let id = try ObjectID(write(out))
         if let tree {
             // What the push needs to send this tree as a delta against `tree`, without reading either.
             let changes = added.map { item in
@@ -146,50 +147,22 @@ struct TreeEditor {
         try gitCall(operation) {
             raw.withUnsafeBytes { git_odb_write(&oid, odb, $0.baseAddress, $0.count, GIT_OBJECT_TREE) }
         }
-        repository.rememberRawTree(OID(oid), raw)
+        repository.rememberRawTree(ObjectID(oid), raw)
         return oid
     }
-
-    /// git's tree order (`base_name_compare`): bytewise, a tree's name as if followed by "/".
-    static func order(_ x: UnsafeRawBufferPointer, _ xIsTree: Bool, _ y: UnsafeRawBufferPointer, _ yIsTree: Bool) -> Int {
-        let common = min(x.count, y.count)
-        if common > 0 {
-            let c = memcmp(x.baseAddress!, y.baseAddress!, common)
-            if c != 0 { return Int(c) }
-        }
-        let xc: UInt8 = x.count > common ? x[common] : (xIsTree ? 0x2f : 0)
-        let yc: UInt8 = y.count > common ? y[common] : (yIsTree ? 0x2f : 0)
-        return Int(xc) - Int(yc)
-    }
-}
-
-/// How a tree written by `TreeEditor` differs from the tree it was edited from: a delta between
-/// the two raw objects and the entries that were written (a removed entry needs nothing).
-struct TreeEdit {
-    struct Change {
-        var id: OID
-        var isTree: Bool
-        /// The entry's id in `base` (nil: it is new), and that id when it was a tree.
-        var before: OID?
-        var beforeTree: OID?
-    }
-
-    var base: OID
-    var delta: Data
-    var changes: [Change]
 }
 
 /// The latest `TreeEdit`s by the id of the tree written, at most `capacity` (oldest out first).
 final class TreeEditLog {
-    private var edits: [OID: TreeEdit] = [:]
-    private var order: [OID] = []
+    private var edits: [ObjectID: TreeEdit] = [:]
+    private var order: [ObjectID] = []
     let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
-    subscript(id: OID) -> TreeEdit? { edits[id] }
+    subscript(id: ObjectID) -> TreeEdit? { edits[id] }
 
-    func insert(_ id: OID, _ edit: TreeEdit) {
+    func insert(_ id: ObjectID, _ edit: TreeEdit) {
         if edits.updateValue(edit, forKey: id) == nil { order.append(id) }
         if order.count > capacity {
             let drop = order.count - capacity / 2
@@ -205,19 +178,19 @@ final class TreeEditLog {
 /// that thousands of small ones (a sweep over every preview) do not push the wide ones out. The
 /// budget counts raw bytes; a kept tree's parsed entries (about as large) go with it.
 final class RawTreeMemo {
-    private var trees: [OID: Data] = [:]
+    private var trees: [ObjectID: Data] = [:]
     /// The parsed entries of kept trees that were searched or edited.
-    private var parsed: [OID: [TreeEntries.Entry]] = [:]
-    private var order: [OID] = []
+    private var parsed: [ObjectID: [TreeEntries.Entry]] = [:]
+    private var order: [ObjectID] = []
     private var bytes = 0
     let budget: Int
     let minimumSize = 16 << 10
 
     init(budget: Int) { self.budget = budget }
 
-    subscript(id: OID) -> Data? { trees[id] }
+    subscript(id: ObjectID) -> Data? { trees[id] }
 
-    func insert(_ id: OID, _ raw: Data) {
+    func insert(_ id: ObjectID, _ raw: Data) {
         guard raw.count >= minimumSize, raw.count <= budget, trees[id] == nil else { return }
         trees[id] = raw
         order.append(id)
@@ -232,7 +205,7 @@ final class RawTreeMemo {
     }
 
     /// The entries of `raw` (tree `id`), parsed once and kept with the tree when it is kept.
-    func entries(_ id: OID, _ raw: Data, operation: String) throws -> [TreeEntries.Entry] {
+    func entries(_ id: ObjectID, _ raw: Data, operation: String) throws -> [TreeEntries.Entry] {
         if let known = parsed[id] { return known }
         let entries = try TreeEntries.parse(raw, operation: operation)
         if trees[id] != nil { parsed[id] = entries }
@@ -242,7 +215,7 @@ final class RawTreeMemo {
 
 extension Repository {
     /// The raw bytes of tree `id`, from the memo or the object database.
-    func rawTree(_ id: OID, odb: OpaquePointer, operation: String) throws -> Data {
+    func rawTree(_ id: ObjectID, odb: OpaquePointer, operation: String) throws -> Data {
         if let raw = rawTrees[id] { return raw }
         var object: OpaquePointer?
         var oid = id.oid
@@ -257,7 +230,7 @@ extension Repository {
         return raw
     }
 
-    func rememberRawTree(_ id: OID, _ raw: Data) {
+    func rememberRawTree(_ id: ObjectID, _ raw: Data) {
         rawTrees.insert(id, raw)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GitWire
 
 /// Who made a commit, and when. libgit2 stores whole seconds and a time zone offset.
 public struct Signature: Sendable, Hashable {

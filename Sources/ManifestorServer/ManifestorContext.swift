@@ -1,4 +1,5 @@
 import Foundation
+import GitOps
 import Hummingbird
 import Logging
 
@@ -90,8 +91,6 @@ extension Request {
 
 /// Encodes answers as JSON with sorted keys.
 func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    let data = try encoder.encode(value)
+    let data = try encodeAnswer(value)
     return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
 }

@@ -21,17 +21,31 @@ public struct Renderer: Sendable {
     public func preview(taskID: String, images: [String: String], ttl: String?, now: Date,
                         fallbackImages: [String: String] = [:], imageTags: [String: String] = [:]) throws -> RenderedEnvironment {
         try TaskID.validate(taskID)
+        let expiresAt = try previewExpiry(ttl: ttl, now: now)
+        let resolved = try resolveImages(images, fallback: fallbackImages, requireDigest: false)
+        return try preview(taskID: taskID, images: resolved, expiresAt: expiresAt, imageTags: imageTags)
+    }
+
+    /// When a preview deployed `now` with `ttl` (default: the catalog's) expires, whole seconds.
+    public func previewExpiry(ttl: String?, now: Date) throws -> Date {
         let settings = catalog.environments.preview
         let maxTTL = try TTL.parse(settings.maxTTL, field: "preview.maxTTL", max: nil)
         let ttlSeconds = try TTL.parse(ttl ?? settings.defaultTTL, field: "ttl", max: maxTTL)
-        let resolved = try resolveImages(images, fallback: fallbackImages, requireDigest: false)
-        let expiresAt = Date(timeIntervalSince1970: (now.timeIntervalSince1970 + Double(ttlSeconds)).rounded(.down))
-        return try preview(taskID: taskID, images: resolved, expiresAt: expiresAt, imageTags: imageTags)
+        return Date(timeIntervalSince1970: (now.timeIntervalSince1970 + Double(ttlSeconds)).rounded(.down))
+    }
+
+    /// Every check `preview` makes of a request, without rendering: the task id, the TTL and
+    /// the images (services of the catalog, valid references, one for every service).
+    public func validatePreview(taskID: String, images: [String: String], ttl: String?) throws {
+        try TaskID.validate(taskID)
+        _ = try previewExpiry(ttl: ttl, now: Date(timeIntervalSince1970: 0))
+        _ = try resolveImages(images, fallback: [:], requireDigest: false)
     }
 
     /// The preview with an explicit expiry (used when a re-deploy keeps the current one).
     public func preview(taskID: String, images resolved: [String: ImageReference], expiresAt: Date, imageTags: [String: String] = [:]) throws -> RenderedEnvironment {
         try TaskID.validate(taskID)
+        RenderCounter.shared.increment()
         let settings = catalog.environments.preview
         let namespace = TaskID.namespace(taskID)
         let host = "task-\(taskID).\(settings.domain)"
@@ -91,6 +105,7 @@ public struct Renderer: Sendable {
     }
 
     private func stable(_ environment: EnvironmentName, images: [String: ImageReference], imageTags: [String: String]) -> RenderedEnvironment {
+        RenderCounter.shared.increment()
         let settings = environment == .production ? catalog.environments.production : catalog.environments.staging
         let scope = Scope(environment: environment, namespace: settings.namespace, taskID: nil)
         var objects: [AnyKubeObject] = []
@@ -132,24 +147,35 @@ public struct Renderer: Sendable {
     public func resolveImages(_ requested: [String: String], fallback: [String: String], requireDigest: Bool) throws -> [String: ImageReference] {
         for name in requested.keys.sorted() where catalog.service(named: name) == nil {
             throw InputError(code: "unknown_service", field: "images.\(name)",
-                             rule: "unknown service; the catalog has \(catalog.services.map(\.name).joined(separator: ", "))")
+                             rule: "unknown service; the catalog has \(catalog.services.map(\.name).joined(separator: ", "))", kind: .unprocessable)
         }
         var out: [String: ImageReference] = [:]
         for service in catalog.services {
             let field = "images.\(service.name)"
             guard let text = requested[service.name] ?? fallback[service.name] ?? service.defaultImage else {
-                throw InputError(code: "missing_image", field: field, rule: "is required: no image was given and none runs in staging")
+                throw InputError(code: "missing_image", field: field, rule: "is required: no image was given and none runs in staging", kind: .unprocessable)
             }
             let ref: ImageReference
             do { ref = try ImageReference(parsing: text) } catch {
-                throw InputError(code: "invalid_image", field: field, rule: error.description)
+                throw InputError(code: "invalid_image", field: field, rule: error.description, kind: .unprocessable)
             }
             if requireDigest, ref.digest == nil {
                 throw InputError(code: "image_not_pinned", field: field,
-                                 rule: "\"\(text)\" must name a digest (repository@sha256:...) in production; pass --allow-tag to accept a tag")
+                                 rule: "\"\(text)\" must name a digest (repository@sha256:...) in production; pass --allow-tag to accept a tag", kind: .unprocessable)
             }
             out[service.name] = ref
         }
         return out
     }
+}
+
+/// How many environments this process has rendered (the `manifestor_renders_total` metric).
+public final class RenderCounter: @unchecked Sendable {
+    public static let shared = RenderCounter()
+    private let lock = NSLock()
+    private var count = 0
+
+    func increment() { lock.withLock { count += 1 } }
+
+    public var value: Int { lock.withLock { count } }
 }

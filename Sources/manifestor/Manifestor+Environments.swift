@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import GitOps
-import GitStore
 import KubeModel
 import Templates
 
@@ -14,9 +13,7 @@ struct RequesterOption: ParsableArguments {
 extension RepositoryOptions {
     /// Prints `value` as the JSON the HTTP API answers.
     func printJSON<J: Encodable>(_ value: J) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        printLine(String(decoding: try encoder.encode(value), as: UTF8.self))
+        printLine(String(decoding: try encodeAnswer(value), as: UTF8.self))
     }
 }
 

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import GitOps
-import GitStore
 import KubeModel
 import Templates
 
@@ -28,32 +27,10 @@ struct RepositoryOptions: ParsableArguments {
     /// Prints the first line scripts read: `<commit> <subject>` or `unchanged <commit>`.
     func report<A, J: Encodable>(_ outcome: CommitOutcome<A>, json object: J) throws {
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            printLine(String(decoding: try encoder.encode(object), as: UTF8.self))
-        } else if outcome.changed, let commit = outcome.commit {
-            printLine("\(commit.short) \(outcome.subject)")
+            try printJSON(object)
         } else {
-            printLine("unchanged \(outcome.commit?.short ?? "-")")
+            printLine(outcome.summaryLine)
         }
-    }
-}
-
-/// The JSON answer of deploy-preview and delete-preview.
-struct PreviewAnswer: Encodable {
-    var taskId: String
-    var namespace: String
-    var url: String
-    var path: String
-    var commit: String?
-    var expiresAt: String?
-    var changed: Bool
-    var images: [String: String]
-
-    init(_ outcome: CommitOutcome<PreviewState>) {
-        let s = outcome.answer
-        taskId = s.taskId; namespace = s.namespace; url = s.url; path = s.path
-        commit = outcome.commit?.hex; expiresAt = s.expiresAt; changed = outcome.changed; images = s.images
     }
 }
 
@@ -70,7 +47,7 @@ extension Manifestor {
             let (config, catalog) = try options.load()
             let seed = try SeedRepository(skeleton: URL(fileURLWithPath: skeleton))
             let outcome = try await options.committer(config, catalog).submit(seed)
-            try options.report(outcome, json: CommitAnswer(commit: outcome.commit?.hex, changed: outcome.changed))
+            try options.report(outcome, json: CommitAnswer(outcome))
         }
     }
 
@@ -121,10 +98,4 @@ extension Manifestor {
             try options.report(outcome, json: PreviewAnswer(outcome))
         }
     }
-}
-
-/// The JSON answer of commands whose only result is a commit.
-struct CommitAnswer: Encodable {
-    var commit: String?
-    var changed: Bool
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import GitOps
-import GitStore
 import Hummingbird
 import KubeModel
 import Logging
@@ -89,7 +88,7 @@ enum EmbeddedDefault {
         try fm.createDirectory(at: dataDir, withIntermediateDirectories: true)
         let data = dataDir.standardizedFileURL
         let remotePath = data.appendingPathComponent("aiworker-gitops.git").path
-        _ = try Repository.openOrCreateBare(at: remotePath)
+        try createBareRepository(at: remotePath)
         let tokensFile = data.appendingPathComponent("tokens.yaml")
         if !fm.fileExists(atPath: tokensFile.path) {
             var lines = ["# Generated on first start. Only SHA-256 digests are kept here; the tokens were printed once.", "tokens:"]

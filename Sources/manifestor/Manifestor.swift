@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import GitOps
-import GitStore
 import KubeModel
 import Logging
 
@@ -36,14 +35,10 @@ struct Manifestor: AsyncParsableCommand {
             FileHandle.standardError.write(Data((failure.message + "\n").utf8))
             Foundation.exit(failure.status)
         }
-        if let input = error as? InputError {
-            FileHandle.standardError.write(Data(("error: \(input.description)\n").utf8))
-            Foundation.exit(1)
-        }
-        if let status = failureStatus(error) {
-            let line = String(describing: error).split(separator: "\n").first.map(String.init) ?? "error"
+        if let failure = error as? any DomainError {
+            let line = failure.message.split(separator: "\n").first.map(String.init) ?? failure.code
             FileHandle.standardError.write(Data(("error: \(line)\n").utf8))
-            Foundation.exit(status)
+            Foundation.exit(failure.kind.exitStatus)
         }
         let code = Self.exitCode(for: error)
         if code == .success {
@@ -65,20 +60,6 @@ struct Manifestor: AsyncParsableCommand {
 struct CommandFailure: Error {
     var status: Int32
     var message: String
-}
-
-/// 2 when git or the registry could not be reached, 1 for what the caller must fix.
-func failureStatus(_ error: Error) -> Int32? {
-    switch error {
-    case is UnavailableError: return 2
-    case is NotFoundError: return 1
-    case let git as GitError:
-        switch git.kind {
-        case .unreachable, .authentication, .certificate, .locked, .refused: return 2
-        default: return 1
-        }
-    default: return nil
-    }
 }
 
 /// Logs go to stderr, so that stdout carries only what scripts read. The level comes from

@@ -23,11 +23,11 @@ struct ImageOptions: ParsableArguments {
         var out: [String: String] = [:]
         for item in images {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
-                throw InputError(code: "invalid_image", field: "--image \(item)", rule: "must be SERVICE=REF")
+                throw InputError(code: "invalid_image", field: "--image \(item)", rule: "must be SERVICE=REF", kind: .unprocessable)
             }
             let service = String(item[..<eq])
             guard out[service] == nil else {
-                throw InputError(code: "invalid_image", field: "--image \(service)", rule: "is given more than once")
+                throw InputError(code: "invalid_image", field: "--image \(service)", rule: "is given more than once", kind: .unprocessable)
             }
             out[service] = String(item[item.index(after: eq)...])
         }

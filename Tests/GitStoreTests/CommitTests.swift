@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import GitStore
+@testable import GitWire
 
 @Suite struct CommitTests {
     @Test func createsABareRepositoryAndReopensIt() throws {

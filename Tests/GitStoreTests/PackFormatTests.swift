@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import GitStore
+@testable import GitWire
 
 /// The wire formats of the smart-HTTP push: pkt-lines, the advertisement, report-status, the
 /// pack's SHA-1 and zlib framing, and the prefix/suffix deltas.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import GitStore
+@testable import GitWire
+@testable import HTTPTransport
 
 @Suite struct ReferenceTests {
     @Test func compareAndSwapRefusesStaleExpectations() throws {

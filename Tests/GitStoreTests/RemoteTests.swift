@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import GitStore
+@testable import GitWire
 
 @Suite struct RemoteTests {
     let main = "refs/heads/main"

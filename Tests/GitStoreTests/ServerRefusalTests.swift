@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import GitStore
+@testable import GitWire
+@testable import HTTPTransport
 
 #if canImport(Glibc)
 import Glibc
@@ -29,7 +31,7 @@ final class GitDaemon {
         try process.run()
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if (try? RemoteEndpoint(host: "127.0.0.1", port: "\(port)").checkReachable(timeout: 1, operation: "t")) != nil {
+            if (try? RemoteEndpoint(host: "127.0.0.1", port: "\(port)").checkReachable(timeout: 1)) != nil {
                 return
             }
             Thread.sleep(forTimeInterval: 0.05)

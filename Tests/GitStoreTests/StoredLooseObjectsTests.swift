@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import GitStore
+@testable import GitWire
 
 @Suite struct StoredLooseObjectsTests {
     /// Every object a commit writes is a loose file of stored deflate blocks (no compression),

@@ -1,5 +1,6 @@
 import Foundation
 @testable import GitStore
+@testable import GitWire
 
 /// A temporary folder removed when the value is deinitialised.
 final class TemporaryDirectory {

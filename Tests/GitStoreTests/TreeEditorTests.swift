@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import GitStore
+@testable import GitWire
 
 /// `makeCommit` edits trees itself (`TreeEditor`); these tests hold its trees to the ones git
 /// builds from a work tree with the same files.

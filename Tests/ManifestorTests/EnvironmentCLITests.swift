@@ -1,6 +1,7 @@
 import Foundation
 import GitOps
 import GitStore
+import GitWire
 import Templates
 import Testing
 

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import GitOps
 import GitStore
+import GitWire
 import Templates
 import Testing
 

@@ -1,6 +1,24 @@
 import Foundation
-import GitStore
+@testable import GitStore
+@testable import GitWire
 import Testing
+
+/// Which pack a test push sends: the product's (`pushBranch`), or the `git_packbuilder` oracle's.
+enum PushPath: Sendable { case automatic, packbuilder }
+
+extension Repository {
+    /// `pushBranch`, or the same compare-and-swap over smart HTTP carrying the oracle's pack.
+    func pushBranch(_ remote: RemoteOptions, branch: String, commit: ObjectID, expected: ObjectID, path: PushPath) throws {
+        switch path {
+        case .automatic:
+            try pushBranch(remote, branch: branch, commit: commit, expected: expected)
+        case .packbuilder:
+            let pack = try #require(try packNewObjects(tip: commit, base: expected))
+            let client = try #require(SmartHTTPClient(remote: remote))
+            #expect(try client.send(branch: branch, commit: commit, expected: expected, pack: pack.data))
+        }
+    }
+}
 
 /// The smart-HTTP push (`Repository.pushBranch` on an http:// remote): a compare-and-swap spoken
 /// in git's receive-pack protocol with a thin pack of exactly the new objects, against the real

@@ -1,6 +1,5 @@
 import Foundation
 import GitOps
-import GitStore
 import Hummingbird
 import KubeModel
 import Templates
@@ -50,7 +49,7 @@ struct EnvironmentController {
         try operation.validate(try service.catalog())
         try await operation.pinImages(with: service.registry)
         let outcome = try await service.committer.submit(operation)
-        context.logger.info("deploy-staging", metadata: ["commit": "\(outcome.commit?.hex ?? "-")", "changed": "\(outcome.changed)", "caller": "\(caller.name)"])
+        context.logger.info("deploy-staging", metadata: ["commit": "\(outcome.commitHex)", "changed": "\(outcome.changed)", "caller": "\(caller.name)"])
         return try jsonResponse(EnvironmentAnswer(outcome), status: outcome.changed ? .created : .ok)
     }
 
@@ -87,7 +86,7 @@ struct EnvironmentController {
         let operation = Rollback(environment: environment, target: try Rollback.Target.named(body.to), requestedBy: body.requestedBy ?? caller.name)
         try operation.validate()
         let outcome = try await service.committer.submit(operation)
-        context.logger.info("rollback", metadata: ["env": "\(environment.rawValue)", "commit": "\(outcome.commit?.hex ?? "-")", "caller": "\(caller.name)"])
+        context.logger.info("rollback", metadata: ["env": "\(environment.rawValue)", "commit": "\(outcome.commitHex)", "caller": "\(caller.name)"])
         return try jsonResponse(EnvironmentAnswer(outcome), status: outcome.changed ? .created : .ok)
     }
 

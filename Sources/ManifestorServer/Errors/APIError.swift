@@ -1,6 +1,5 @@
 import Foundation
 import GitOps
-import GitStore
 import HTTPTypes
 import Hummingbird
 import KubeModel
@@ -37,22 +36,9 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     static func from(_ error: Error) -> APIError {
         switch error {
         case let e as APIError: return e
-        case let e as InputError:
-            let status: HTTPResponse.Status = e.code == "registry_tag_not_found" ? .unprocessableContent
-                : (["unknown_service", "missing_image", "image_not_pinned", "invalid_image", "registry_tag_not_found",
-                   "service_not_in_source", "rollback_target_untouched", "rollback_target_empty", "no_previous_state"].contains(e.code) ? .unprocessableContent : .badRequest)
-            return APIError(status, code: e.code, message: e.description)
-        case let e as NotFoundError: return APIError(.notFound, code: e.code, message: e.message)
-        case let e as UnavailableError: return APIError(.serviceUnavailable, code: "unavailable", message: e.message, retryAfterSeconds: e.retryAfterSeconds)
-        case let e as GitError:
-            switch e.kind {
-            case .unreachable, .locked, .refused, .authentication, .certificate:
-                return APIError(.serviceUnavailable, code: "git_unavailable", message: "git remote: \(e.message)", retryAfterSeconds: 5)
-            case .invalidInput:
-                return APIError(.badRequest, code: "invalid_input", message: e.message)
-            default:
-                return APIError(.internalServerError, code: "internal", message: "git: \(e.message)")
-            }
+        case let e as any DomainError:
+            return APIError(HTTPResponse.Status(code: e.kind.httpStatus), code: e.code, message: e.message,
+                            retryAfterSeconds: e.retryAfterSeconds)
         case let e as HTTPError where e.status == .contentTooLarge:
             return APIError(.contentTooLarge, code: "body_too_large", message: "the request body is over the limit")
         case let e as any HTTPResponseError:

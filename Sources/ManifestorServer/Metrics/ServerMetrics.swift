@@ -2,6 +2,7 @@ import Foundation
 import GitOps
 import Hummingbird
 import Prometheus
+import Templates
 
 /// The server's Prometheus registry: its own, so several servers can live in one process.
 public final class ServerMetrics: CommitterMetrics, @unchecked Sendable {
@@ -11,6 +12,9 @@ public final class ServerMetrics: CommitterMetrics, @unchecked Sendable {
     private let pushRetries: Counter
     private let fetches: Counter
     private let confirmations: Counter
+    private let renders: Counter
+    private let rendersLock = NSLock()
+    private var rendersReported = 0
     private let batchSizes: ValueHistogram
     let livePreviews: Gauge
 
@@ -21,6 +25,7 @@ public final class ServerMetrics: CommitterMetrics, @unchecked Sendable {
         fetches = registry.makeCounter(name: "manifestor_fetches_total", help: "Fetches from the remote.")
         confirmations = registry.makeCounter(name: "manifestor_tip_confirmations_total",
                                              help: "Reads of the remote's tip (one round trip) that confirmed answers which pushed nothing.")
+        renders = registry.makeCounter(name: "manifestor_renders_total", help: "Environments rendered (previews, staging, production) by this process.")
         batchSizes = registry.makeValueHistogram(name: "manifestor_batch_size", buckets: [1, 2, 5, 10, 20, 50, 100, 200],
                                                  help: "Operations per batch.")
         livePreviews = registry.makeGauge(name: "manifestor_live_previews", help: "Preview directories at the tip.")
@@ -42,6 +47,11 @@ public final class ServerMetrics: CommitterMetrics, @unchecked Sendable {
     }
 
     public func render() -> String {
+        rendersLock.withLock {
+            let now = RenderCounter.shared.value
+            renders.increment(by: Int64(now - rendersReported))
+            rendersReported = now
+        }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)

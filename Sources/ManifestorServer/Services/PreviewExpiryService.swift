@@ -39,7 +39,7 @@ public struct PreviewExpiryService: Service {
             let outcome = try await committer.submit(ExpirePreviews(requestedBy: "manifestor-gc"))
             if outcome.changed {
                 logger.info("expired previews removed", metadata: [
-                    "commit": "\(outcome.commit?.hex ?? "-")",
+                    "commit": "\(outcome.commitHex)",
                     "tasks": "\(outcome.answer.removed.map(\.taskId).joined(separator: ","))",
                 ])
             }

@@ -14,7 +14,7 @@ private let streamSocketType = SOCK_STREAM
 /// `GIT_OPT_SET_SERVER_TIMEOUT` arrived in 1.7): a host that drops packets would hold a
 /// fetch or push for minutes in `connect()`. So before handing a network URL to libgit2 we
 /// resolve and connect ourselves with a deadline, and fail fast as `.unreachable`.
-struct RemoteEndpoint: Equatable {
+package struct RemoteEndpoint: Equatable {
     var host: String
     var port: String
 
@@ -24,7 +24,7 @@ struct RemoteEndpoint: Equatable {
     }
 
     /// nil for local remotes (file://, plain paths).
-    init?(url: String) {
+    package init?(url: String) {
         let lowered = url.lowercased()
         let defaults: [(prefix: String, port: String)] = [
             ("https://", "443"), ("http://", "80"), ("ssh://", "22"), ("ssh+git://", "22"),
@@ -67,7 +67,7 @@ struct RemoteEndpoint: Equatable {
     }
 
     /// The `user[:password]` part of a URL's authority, if any.
-    static func userinfo(of url: String) -> String? {
+    package static func userinfo(of url: String) -> String? {
         guard let schemeEnd = url.range(of: "://") else { return nil }
         let rest = url[schemeEnd.upperBound...]
         let authority = rest[..<(rest.firstIndex(of: "/") ?? rest.endIndex)]
@@ -77,7 +77,7 @@ struct RemoteEndpoint: Equatable {
 
     /// Resolves the host and opens (then closes) a TCP connection, all within `timeout` seconds.
     /// The work runs on its own thread so that a slow resolver cannot hold the caller past the deadline.
-    func checkReachable(timeout: Double, operation: String) throws {
+    package func checkReachable(timeout: Double) throws {
         let box = ProbeResult()
         let done = DispatchSemaphore(value: 0)
         let endpoint = self
@@ -96,8 +96,14 @@ struct RemoteEndpoint: Equatable {
             failure = box.get() ?? nil
         }
         if let failure {
-            throw GitError(kind: .unreachable, message: failure, operation: operation)
+            throw Unreachable(reason: failure)
         }
+    }
+
+    /// The host could not be resolved or connected to in time.
+    package struct Unreachable: Error, CustomStringConvertible {
+        package var reason: String
+        package var description: String { reason }
     }
 
     var hostAndPort: String {

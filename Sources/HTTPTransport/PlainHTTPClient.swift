@@ -17,15 +17,15 @@ private let noSignal: Int32 = 0
 /// 401 to a request that carries its own `Authorization` header by running its credential
 /// machinery, which without a delegate never completes (the task only ends at its timeout), so a
 /// wrong token would look like an unreachable server.
-struct PlainHTTPClient {
-    struct Response {
-        var status: Int
-        var headers: [String: String]  // lower-cased names
-        var body: Data
+package struct PlainHTTPClient: Sendable {
+    package struct Response {
+        package var status: Int
+        package var headers: [String: String]  // lower-cased names
+        package var body: Data
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
     let host: String
@@ -36,7 +36,11 @@ struct PlainHTTPClient {
     let timeout: TimeInterval
 
     /// `target` is the request target (absolute path and query).
-    func send(method: String, target: String, headers: [(String, String)], body: Data?) throws -> Response {
+    package init(host: String, port: String, connectTimeout: TimeInterval, timeout: TimeInterval) {
+        self.host = host; self.port = port; self.connectTimeout = connectTimeout; self.timeout = timeout
+    }
+
+    package func send(method: String, target: String, headers: [(String, String)], body: Data?) throws -> Response {
         let start = Date()
         let deadline = start.addingTimeInterval(timeout)
         let fd = try connect(deadline: min(deadline, start.addingTimeInterval(connectTimeout)))

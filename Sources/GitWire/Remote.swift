@@ -1,3 +1,5 @@
+import HTTPTransport
+
 /// How to authenticate to the remote. Printing it never shows the token or the passphrase.
 public struct Credentials: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
     CustomReflectable
@@ -42,7 +44,7 @@ public struct Credentials: Sendable, Hashable, CustomStringConvertible, CustomDe
     }
 
     /// Strings that must never appear in a message.
-    var secrets: [String] {
+    package var secrets: [String] {
         [token, sshPassphrase].compactMap { $0 }.filter { !$0.isEmpty }
     }
 }
@@ -83,7 +85,7 @@ public struct RemoteOptions: Sendable, Hashable, CustomStringConvertible, Custom
     }
 
     /// Secrets to scrub from messages: the credentials' and any password embedded in the URL.
-    var secrets: [String] {
+    package var secrets: [String] {
         var result = credentials.secrets
         if let userinfo = RemoteEndpoint.userinfo(of: url), let colon = userinfo.firstIndex(of: ":") {
             let password = String(userinfo[userinfo.index(after: colon)...])

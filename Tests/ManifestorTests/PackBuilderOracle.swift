@@ -1,9 +1,11 @@
 import CLibGit2
 import Foundation
+@testable import GitStore
+@testable import GitWire
 
-/// A pack of exactly the objects a line of commits created, built by libgit2's `git_packbuilder`
-/// (`MANIFESTOR_PUSH=packbuilder`; the default is `ThinPackWriter`, which is 2-3 times cheaper
-/// and sends changed trees as deltas against the remote's versions).
+/// An oracle for `ThinPackWriter`: a pack of exactly the objects a line of commits created, built
+/// by libgit2's `git_packbuilder` (the product's writer is 2-3 times cheaper and sends changed
+/// trees as deltas against the remote's versions). The same push must land either way.
 ///
 /// libgit2's `git_remote_push` hides everything reachable from the remote tip by walking that
 /// tip's whole tree before packing, so a push costs as much as the repository is big. Here the
@@ -11,13 +13,6 @@ import Foundation
 /// tree is compared with its parent's tree: a tree entry whose id is the same as in the parent
 /// is skipped without being read, so only the changed trees and the new blobs (and the commits)
 /// are read and packed. The remote has everything else, since it has `base`.
-struct NewObjectsPack {
-    /// The pack (`PACK` v2 ... SHA-1 trailer).
-    var data: Data
-    var objectCount: Int
-    var commitCount: Int
-}
-
 extension Repository {
     /// The pack of the objects the commits `base..tip` created, or nil when that history is not a
     /// single line of at most `maxCommits` one-parent commits descending from `base` (the caller
@@ -33,9 +28,9 @@ extension Repository {
         defer { trees.free() }
         // Oldest first, so that a later commit finds its parent's new trees in the cache.
         for entry in line.reversed() {
-            var commitID = entry.commit
+            var commitID = entry.commit.oid
             try gitCall(operation) { git_packbuilder_insert(builder, &commitID, nil) }
-            try insertChanges(builder!, tree: entry.tree, parentTree: entry.parentTree, path: "", trees: trees, operation: operation)
+            try insertChanges(builder!, tree: entry.tree.oid, parentTree: entry.parentTree.oid, path: "", trees: trees, operation: operation)
         }
         let count = git_packbuilder_object_count(builder)
         var buffer = git_buf()

@@ -1,0 +1,99 @@
+import Foundation
+import GitStore
+import GitWire
+import Logging
+
+/// The local cache of one branch: a bare clone in `directory/repo.git` guarded by the file lock
+/// `directory/manifestor.lock`, which other processes (a CLI beside the server) take too. It is
+/// only a copy of the remote: one that a killed process left unusable is rebuilt. Used on the
+/// committer's git thread only.
+final class CacheHandle {
+    let remote: RemoteOptions
+    let branch: String
+    let directory: URL
+    let lockTimeoutSeconds: Double
+    private let logger: Logger
+    private let metrics: any CommitterMetrics
+    private var repository: Repository?
+    /// Called whenever the remote has answered (readiness).
+    private let reached: () -> Void
+
+    var trackingRef: String { "refs/remotes/origin/\(branch)" }
+
+    init(remote: RemoteOptions, branch: String, directory: URL, lockTimeoutSeconds: Double, logger: Logger,
+         metrics: any CommitterMetrics, reached: @escaping () -> Void) {
+        self.remote = remote; self.branch = branch; self.directory = directory
+        self.lockTimeoutSeconds = lockTimeoutSeconds; self.logger = logger; self.metrics = metrics; self.reached = reached
+    }
+
+    /// Runs `body` holding the cache's file lock, with the repository opened (or rebuilt).
+    func withLock<T>(_ body: (Repository) throws -> T) throws -> T {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let lock = try CacheLock.acquire(path: directory.appendingPathComponent("manifestor.lock").path,
+                                         timeoutSeconds: lockTimeoutSeconds)
+        defer { lock.release() }
+        let repo = try open()
+        // Holding the cache's lock, no other process writes to it: a `*.lock` file or a
+        // temporary push ref in it was left by a killed process and would block ref updates.
+        if let removed = try? repo.removeStaleLeftovers(), !removed.isEmpty {
+            logger.notice("removed leftovers of a killed process", metadata: ["paths": "\(removed)"])
+        }
+        return try body(repo)
+    }
+
+    /// The tracking ref's commit (nil: the branch does not exist yet).
+    func tip(_ repo: Repository) throws -> ObjectID? {
+        try repo.lookupReference(trackingRef)
+    }
+
+    /// The tracking ref's commit, fetched first when the cache has none.
+    func knownTip(_ repo: Repository) throws -> ObjectID? {
+        if let tip = try tip(repo) { return tip }
+        return try fetch(repo)
+    }
+
+    /// Brings the tracking ref to the remote's branch; returns it.
+    @discardableResult
+    func fetch(_ repo: Repository) throws -> ObjectID? {
+        metrics.fetched()
+        try repo.fetch(remote, refspecs: ["+refs/heads/\(branch):\(trackingRef)"])
+        reached()
+        return try tip(repo)
+    }
+
+    /// Asks the remote where the branch is (its reference advertisement, one round trip) and
+    /// compares with `tip`. A branch that vanished from the remote cannot be decided on.
+    func remoteIsAt(_ tip: ObjectID?, _ repo: Repository) throws -> Bool {
+        metrics.confirmed()
+        let current = try repo.remoteReference(remote, "refs/heads/\(branch)")
+        reached()
+        if current == nil, let tip {
+            throw UnavailableError(message: "refs/heads/\(branch) is gone from the remote (it was at \(tip.short))",
+                                   retryAfterSeconds: 5)
+        }
+        return current == tip
+    }
+
+    /// Records that the batch built from `base` to `head` is on the remote.
+    func landed(_ repo: Repository, head: ObjectID, base: ObjectID?) throws {
+        reached()
+        try repo.updateReference(trackingRef, to: head, expected: base, message: "manifestor: pushed batch")
+    }
+
+    private func open() throws -> Repository {
+        if let repository { return repository }
+        let path = directory.appendingPathComponent("repo.git").path
+        do {
+            let repo = try Repository.openOrCreateBare(at: path)
+            _ = try repo.lookupReference(trackingRef)
+            repository = repo
+            return repo
+        } catch {
+            logger.warning("cache unusable, rebuilding", metadata: ["path": "\(path)", "error": "\(error)"])
+            try? FileManager.default.removeItem(atPath: path)
+            let repo = try Repository.openOrCreateBare(at: path)
+            repository = repo
+            return repo
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import HTTPTransport
+
+/// git's smart HTTP receive-pack protocol, client side, for one ref update:
+/// `GET <url>/info/refs?service=git-receive-pack` (the advertised refs and capabilities), then
+/// `POST <url>/git-receive-pack` with `<old> <new> <ref>\0report-status`, a flush and the pack,
+/// answered by a report-status (`unpack ok`, `ok <ref>` or `ng <ref> <reason>`).
+package struct SmartHTTPClient: Sendable {
+    let remote: RemoteOptions
+    let client: PlainHTTPClient
+    /// The repository's path on the server, without a trailing slash.
+    let path: String
+    let authorization: String?
+    /// What errors name: `push`, or the operation that only reads the advertisement.
+    let operation: String
+
+    /// nil unless `remote` is a plain http:// URL.
+    package init?(remote: RemoteOptions, operation: String = "push") {
+        guard remote.url.lowercased().hasPrefix("http://"), let components = URLComponents(string: remote.url),
+              let host = components.host, !host.isEmpty, components.query == nil
+        else { return nil }
+        let urlUser = components.user.flatMap { $0.isEmpty ? nil : $0 }
+        let urlPassword = components.password
+        var path = components.percentEncodedPath
+        while path.hasSuffix("/") { path.removeLast() }
+        self.remote = remote
+        self.path = path
+        self.operation = operation
+        // Connecting is bounded like libgit2's reachability check; the whole exchange of one
+        // request (send, the server's work, the answer) gets more room.
+        let seconds = TimeInterval(max(1, remote.timeoutSeconds))
+        client = PlainHTTPClient(host: host, port: components.port.map(String.init) ?? "80",
+                                 connectTimeout: seconds, timeout: seconds * 4)
+        let user: String
+        let password: String?
+        if let urlPassword, !urlPassword.isEmpty {
+            user = urlUser ?? remote.credentials.username ?? "git"
+            password = urlPassword
+        } else {
+            user = urlUser ?? remote.credentials.username ?? "git"
+            password = remote.credentials.token
+        }
+        authorization = password.map { "Basic " + Data("\(user):\($0)".utf8).base64EncodedString() }
+    }
+
+    /// The references and capabilities `service` (`git-receive-pack` or `git-upload-pack`)
+    /// advertises: one round trip. nil when the server is better left to libgit2 (a redirect,
+    /// an answer that is not smart HTTP).
+    package func advertisement(service: String) throws -> Advertisement? {
+        let exchange: (Data, String?)
+        do {
+            exchange = try request("GET", "info/refs?service=\(service)", body: nil, contentType: nil)
+        } catch is Redirected {
+            return nil  // libgit2 follows redirects (http -> https, a moved repository)
+        }
+        let (advertisement, type) = exchange
+        guard type == "application/x-\(service)-advertisement" else { return nil }
+        return try? Advertisement(parsing: advertisement)
+    }
+
+    /// Sends `pack` and moves `refs/heads/<branch>` from `expected` to `commit` (see `PreparedPush.send`).
+    package func send(branch: String, commit: ObjectID, expected: ObjectID, pack: Data) throws -> Bool {
+        let reference = "refs/heads/\(branch)"
+        // 1. What the remote has.
+        guard let advertised = try advertisement(service: "git-receive-pack"),
+              advertised.capabilities.contains("report-status")
+        else { return false }
+        let remoteTip = advertised.references[reference]
+        guard remoteTip == expected else {
+            throw GitError(kind: .refused,
+                           message: "\(reference) is at \(remoteTip?.hex ?? "nothing") on the remote, not at \(expected.hex) (fetch first)",
+                           operation: operation)
+        }
+        // 2. The compare-and-swap and exactly the objects the new commits created.
+        var body = Data()
+        body.append(PacketLine.encode("\(expected.hex) \(commit.hex) \(reference)\0report-status\n"))
+        body.append(PacketLine.flush)
+        body.append(pack)
+        let (answer, answerType) = try request("POST", "git-receive-pack", body: body,
+                                               contentType: "application/x-git-receive-pack-request")
+        guard answerType == "application/x-git-receive-pack-result" else {
+            throw GitError(kind: .other, message: "unexpected answer (\(answerType ?? "no content type")) to a push to \(remote.redactedURL)",
+                           operation: operation)
+        }
+        try ReportStatus(parsing: answer).check(reference: reference, operation: operation, secrets: remote.secrets)
+        return true
+    }
+
+    /// One HTTP exchange; returns the body and its content type, or throws the push's `GitError`.
+    private func request(_ method: String, _ target: String, body: Data?, contentType: String?) throws -> (Data, String?) {
+        var headers = [("User-Agent", "git/2.0 (manifestor)"), ("Accept-Encoding", "identity")]
+        if let authorization { headers.append(("Authorization", authorization)) }
+        if let contentType {
+            headers.append(("Content-Type", contentType))
+            headers.append(("Accept", "application/x-git-receive-pack-result"))
+        }
+        let response: PlainHTTPClient.Response
+        do {
+            response = try client.send(method: method, target: "\(path)/\(target)", headers: headers, body: body)
+        } catch {
+            let message = redactingCredentials(in: "\(method) \(remote.redactedURL): \(error)", secrets: remote.secrets)
+            throw GitError(kind: .unreachable, message: message, operation: operation)
+        }
+        switch response.status {
+        case 200..<300:
+            return (response.body, response.headers["content-type"]?
+                .split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        case 401, 403:
+            let message = authorization == nil
+                ? "authentication required for \(remote.redactedURL) but no token is configured"
+                : "authentication failed for \(remote.redactedURL) (HTTP \(response.status))"
+            throw GitError(kind: .authentication, message: message, operation: operation)
+        case 404:
+            throw GitError(kind: .notFound, message: "repository \(remote.redactedURL) not found (HTTP 404)", operation: operation)
+        case 300..<400 where method == "GET":
+            throw Redirected()
+        case 408, 429, 500...:
+            throw GitError(kind: .unreachable, message: "\(remote.redactedURL) answered HTTP \(response.status)", operation: operation)
+        default:
+            throw GitError(kind: .other, message: "\(remote.redactedURL) answered HTTP \(response.status)", operation: operation)
+        }
+    }
+}
+
+private struct Redirected: Error {}
