@@ -7,8 +7,8 @@ server of the tests (lighttpd + git http-backend, basic auth, loopback):
   * Manifestor: deploy-preview latency through the HTTP API (`manifestor serve`), sequential,
     with the repository holding 100 and 10,000 previews; a burst of 1,000 requests from 50
     concurrent clients at 10,000 previews (throughput, p99, pushes, all landed, peak RSS);
-  * the same with the push forced through libgit2's git_remote_push (MANIFESTOR_PUSH=libgit2),
-    the "before" of the smart-HTTP fast path;
+  * the unchanged re-deploy (the no-op path: one look at the remote's tip, no push) beside the
+    changing deploy;
   * the baseline: the same deploys done with the git CLI in a persistent clone (pull, write the
     files, add, commit, push; one writer at a time behind a lock), behind the same HTTP route so
     the same load generator drives it, sequential and under the same burst (fewer requests);
@@ -172,12 +172,22 @@ class GitServer:
             git("--git-dir", path, "config", key, value)
         return name
 
-    def requests(self, name, service):
-        """How many `POST .../<service>` requests repository `name` has served."""
-        needle = "POST /git/%s.git/%s" % (name, service)
+    def requests(self, name, service, method="POST"):
+        """How many `METHOD .../<service>` requests repository `name` has served (a service of
+        `info/refs` is an advertisement: `info/refs?service=git-upload-pack`)."""
+        needle = "%s /git/%s.git/%s" % (method, name, service)
         try:
             with open(self.requests_log) as f:
                 return sum(1 for line in f if line.startswith(needle + " "))
+        except FileNotFoundError:
+            return 0
+
+    def all_requests(self, name):
+        """Every request repository `name` has served."""
+        needle = "/git/%s.git/" % name
+        try:
+            with open(self.requests_log) as f:
+                return sum(1 for line in f if needle in line)
         except FileNotFoundError:
             return 0
 
@@ -239,13 +249,14 @@ class Client:
             self.conn.close()
 
 
-def sequential(port, token, prefix, n):
-    """n deploys one after another; returns latencies (s) and answers."""
+def sequential(port, token, prefix, n, expect=201):
+    """n deploys one after another; returns latencies (s) and answers. Run again with the same
+    prefix and expect=200, it re-deploys what is there: the no-op path."""
     client = Client(port, token)
     latencies, answers = [], []
     for i in range(n):
         status, elapsed, answer = client.deploy("%s-%d" % (prefix, i), i + 1)
-        if status != 201:
+        if status != expect:
             raise RuntimeError("deploy %s-%d: HTTP %d %s" % (prefix, i, status, answer))
         latencies.append(elapsed)
         answers.append(answer)
@@ -310,7 +321,7 @@ class Serve:
     with a warm cache (a bare repository sharing the base's objects, tracking ref at the base
     commit, as a long-running server would have it)."""
 
-    def __init__(self, bench, repo, base, commit, push_mode):
+    def __init__(self, bench, repo, base, commit):
         self.bench = bench
         work = tempfile.mkdtemp(prefix="serve-", dir=bench.work)
         self.work = work
@@ -333,7 +344,6 @@ class Serve:
                     % (bench.server.repo_url(repo), os.path.join(ROOT, "templates")))
         self.log_path = os.path.join(work, "serve.log")
         env = dict(os.environ)
-        env["MANIFESTOR_PUSH"] = push_mode
         env.pop("MANIFESTOR_GIT_TOKEN", None)
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([bench.manifestor, "serve", "--config", config, "--listen", "127.0.0.1:0"],
@@ -576,13 +586,27 @@ class Bench:
 
     def manifestor_sequential(self, rnd, size, mode):
         repo = self.server.fresh_repo(self.base[size], self.base_commit[size], "seq-%s-%d" % (mode, size))
-        serve = Serve(self, repo, self.base[size], self.base_commit[size], mode)
+        serve = Serve(self, repo, self.base[size], self.base_commit[size])
         try:
             serve.warm_up("w%s%d" % (mode[0], rnd))
             fetches = self.server.fetches(repo)
-            lat, _ = sequential(serve.port, self.token, "s%s%d" % (mode[0], rnd), self.args.seq)
+            prefix = "s%s%d" % (mode[0], rnd)
+            lat, _ = sequential(serve.port, self.token, prefix, self.args.seq)
             if self.server.fetches(repo) != fetches:
                 self.notes.append("round %d: %s at %d fetched during the sequential run" % (rnd, mode, size))
+            if mode == "fast":
+                # The same deploys again: each a no-op, answered after one look at the remote's
+                # advertisement (no fetch, no push).
+                before = self.server.all_requests(repo)
+                adverts = self.server.requests(repo, "info/refs?service=git-upload-pack", method="GET")
+                noop, _ = sequential(serve.port, self.token, prefix, self.args.seq, expect=200)
+                self.record("noop-%d-p50" % size, percentile(noop, 0.5))
+                self.record("noop-%d-requests" % size, (self.server.all_requests(repo) - before) / len(noop))
+                self.record("noop-%d-adverts" % size,
+                            (self.server.requests(repo, "info/refs?service=git-upload-pack", method="GET") - adverts) / len(noop))
+                self.record("ratio-noop-change-%d" % size, percentile(noop, 0.5) / percentile(lat, 0.5))
+                log("  manifestor unchanged re-deploy at %d: p50 %.1f ms, %.2f git requests each" % (
+                    size, percentile(noop, 0.5) * 1e3, (self.server.all_requests(repo) - before) / len(noop)))
         finally:
             serve.stop()
         return lat
@@ -590,7 +614,7 @@ class Bench:
     def manifestor_burst(self, rnd, mode):
         size = max(self.args.sizes)
         repo = self.server.fresh_repo(self.base[size], self.base_commit[size], "burst-%s" % mode)
-        serve = Serve(self, repo, self.base[size], self.base_commit[size], mode)
+        serve = Serve(self, repo, self.base[size], self.base_commit[size])
         try:
             serve.warm_up("w%s%d" % (mode[0], rnd))
             rss_before = serve.status("VmRSS")
@@ -694,10 +718,6 @@ class Bench:
                     a.baseline_burst, r["throughput"], r["p99"] * 1e3, r["pushes"], r["landed"]))
                 for mode in a.modes:
                     self.record("ratio-%s-burst-baseline" % mode, bursts[mode]["throughput"] / r["throughput"])
-            if "fast" in a.modes and "libgit2" in a.modes:
-                self.record("ratio-fast-libgit2-burst", bursts["fast"]["throughput"] / bursts["libgit2"]["throughput"])
-                for size in a.sizes:
-                    self.record("ratio-fast-libgit2-%d" % size, p50["seq-fast-%d" % size] / p50["seq-libgit2-%d" % size])
 
     def render_bench(self):
         out = sh([self.manifestor, "bench-render", "--count", "1000", "--runs", str(max(3, self.args.rounds * 2 + 1))], cwd=ROOT)
@@ -742,13 +762,13 @@ def table(bench):
     ms = fmt_ms
     x = lambda v: "%.2fx" % v  # noqa: E731
     n = lambda v: "%.0f" % v  # noqa: E731
+    two = lambda v: "%.2f" % v  # noqa: E731
     per_s = lambda v: "%.0f/s" % v if v >= 10 else "%.2f/s" % v  # noqa: E731
     mib = lambda v: "%.0f MiB" % v  # noqa: E731
     lines = []
     add = lines.append
     modes = a.modes
-    label = {"fast": "Manifestor", "libgit2": "Manifestor with libgit2's git_remote_push (before)",
-             "packbuilder": "Manifestor, smart-HTTP push with a git_packbuilder pack"}
+    label = {"fast": "Manifestor"}
     add("| measure | median | min | max |")
     add("|---|---|---|---|")
     for size in a.sizes:
@@ -758,6 +778,11 @@ def table(bench):
         for mode in modes:
             for q in (50, 90, 99):
                 add("| %s sequential deploy-preview, p%d | %s |" % (label[mode], q, summary(R.get("seq-%s-%d-p%d" % (mode, size, q)), ms)))
+        if "fast" in modes:
+            add("| Manifestor unchanged re-deploy (the no-op path), p50 | %s |" % summary(R.get("noop-%d-p50" % size), ms))
+            add("| ratio unchanged re-deploy p50 / changing deploy p50 | %s |" % summary(R.get("ratio-noop-change-%d" % size), x))
+            add("| git server requests per unchanged re-deploy (goal: at most 1) | %s |" % summary(R.get("noop-%d-requests" % size), two))
+            add("| of them `info/refs` advertisements | %s |" % summary(R.get("noop-%d-adverts" % size), two))
         for q in (50, 90, 99):
             add("| baseline (git CLI: pull, write, add, commit, push) sequential, p%d | %s |" % (q, summary(R.get("baseline-%d-p%d" % (size, q)), ms)))
         for mode in modes:
@@ -789,11 +814,6 @@ def table(bench):
         add("| baseline all landed (runs) | %d of %d | | |" % (sum(1 for v in lr if v), len(lr)))
         for mode in modes:
             add("| ratio %s throughput / baseline throughput | %s |" % (label[mode], summary(R.get("ratio-%s-burst-baseline" % mode), x)))
-    if "fast" in modes and "libgit2" in modes:
-        add("| **the smart-HTTP thin-pack push vs libgit2's push (same round)** | | | |")
-        for size in a.sizes:
-            add("| sequential p50 at %s: Manifestor / before | %s |" % (format(size, ","), summary(R.get("ratio-fast-libgit2-%d" % size), x)))
-        add("| burst throughput: Manifestor / before | %s |" % summary(R.get("ratio-fast-libgit2-burst"), x))
     add("| **render (`manifestor bench-render`)** | | | |")
     for row in getattr(bench, "render_rows", []):
         if "goal" not in row:
@@ -820,6 +840,9 @@ def goals(bench):
     goal("... so at least 5x faster than the git CLI baseline", "%.1fx faster" % (1 / v), 1 / v >= 5)
     v = med("ratio-%s-scale" % main)
     goal("p50 at %s at most 1.3x p50 at %s" % (format(large, ","), format(small, ",")), "%.2fx" % v, v <= 1.3)
+    v = max(R.get("noop-%d-requests" % large) or [float("nan")])
+    goal("unchanged re-deploy at %s: at most one round trip to the git server (worst round)" % format(large, ","),
+         "%.2f requests" % v, v <= 1)
     v = med("burst-%s-throughput" % main)
     goal("burst: at least 200 previews per second", "%.0f/s" % v, v >= 200)
     lr = R.get("burst-%s-landed" % main, [])
@@ -851,7 +874,9 @@ def main():
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--baseline-burst", type=int, default=100, help="requests in the baseline's burst (0: skip)")
     p.add_argument("--sizes", default="100,10000")
-    p.add_argument("--modes", default="fast,libgit2", help="push paths of Manifestor to measure")
+    p.add_argument("--modes", default="fast", choices=["fast"],
+                   help="push paths of Manifestor to measure (the comparison paths left the product; "
+                        "earlier results.md files keep the libgit2 rows)")
     p.add_argument("--quick", action="store_true", help="a smoke run: 1 round, small counts")
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results.md"))
     args = p.parse_args()
