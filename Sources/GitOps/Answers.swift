@@ -13,10 +13,12 @@ public struct PreviewAnswer: Codable, Sendable, Equatable {
     public var expiresAt: String?
     public var changed: Bool?
     public var images: [String: String]
+    public var project: String
 
     init(_ state: PreviewState, commit: ObjectID?, changed: Bool?) {
         taskId = state.taskId; namespace = state.namespace; url = state.url; path = state.path
         self.commit = commit?.hex; expiresAt = state.expiresAt; self.changed = changed; images = state.images
+        project = state.project
     }
 
     public init(_ outcome: CommitOutcome<PreviewState>) {
@@ -37,6 +39,14 @@ public struct PreviewList: Codable, Sendable, Equatable {
     public init(tree: TreeSnapshot, domain: String) throws {
         previews = try allPreviews(tree: tree, domain: domain).map { PreviewAnswer($0, commit: nil, changed: nil) }
         count = previews.count
+    }
+
+    /// The previews of one project.
+    public func filtered(project: String) -> PreviewList {
+        var list = self
+        list.previews = previews.filter { $0.project == project }
+        list.count = list.previews.count
+        return list
     }
 }
 

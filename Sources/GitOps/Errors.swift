@@ -47,3 +47,12 @@ func availability(of error: Error) -> Error {
         return GitFailure(code: "internal", kind: .internal, message: "git: \(git.message)")
     }
 }
+
+/// The state moved under the request, or forbids it now (409).
+public struct ConflictError: DomainError {
+    public var code: String
+    public var message: String
+    public var kind: FailureKind { .conflict }
+
+    public init(code: String, message: String) { self.code = code; self.message = message }
+}

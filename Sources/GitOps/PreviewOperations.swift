@@ -7,8 +7,8 @@ import Templates
 /// Who asked, for the `Requested-By:` trailer.
 public let defaultRequester = "manifestor"
 
-/// Renders `preview/task-<id>/` with the requested images; the other services run what
-/// staging runs. A re-deploy keeps the current expiry unless the new one moves it by at least
+/// Renders `preview/task-<id>/` with the requested images of the task's project; the other
+/// services run what the project's staging runs (AiWorker's `staging/`), else their default. A re-deploy keeps the current expiry unless the new one moves it by at least
 /// an hour, so that a retried request is a true no-op.
 public struct DeployPreview: GitOperation {
     public var taskID: String
@@ -16,24 +16,30 @@ public struct DeployPreview: GitOperation {
     public var ttl: String?
     public var requestedBy: String
     public var imageTags: [String: String]
+    /// The project whose services the preview runs (its catalog is read at the tip).
+    public var project: String
 
-    public init(taskID: String, images: [String: String], ttl: String? = nil, requestedBy: String = defaultRequester, imageTags: [String: String] = [:]) {
+    public init(taskID: String, images: [String: String], ttl: String? = nil, requestedBy: String = defaultRequester,
+                imageTags: [String: String] = [:], project: String = ProjectName.builtIn) {
         self.taskID = taskID; self.images = images; self.ttl = ttl; self.requestedBy = requestedBy; self.imageTags = imageTags
+        self.project = project
     }
 
     public var name: String { "deploy-preview" }
 
-    /// Checks everything that does not depend on the tree, so bad input is refused before queuing.
+    /// Checks everything that does not depend on the tree, so bad input is refused before
+    /// queuing; `catalog` is the project's (`ProjectCatalogs.read`).
     public func validate(_ catalog: Catalog) throws {
         try TaskID.validate(taskID)
+        try ProjectName.validate(project)
         guard !images.isEmpty else { throw InputError(code: "missing_images", field: "images", rule: "must name at least one service") }
         try Renderer(catalog: catalog).validatePreview(taskID: taskID, images: images, ttl: ttl)
         try validateRequester(requestedBy)
     }
 
     public func plan(_ tree: TreeSnapshot, _ context: OperationContext) throws -> OperationPlan<PreviewState> {
-        let renderer = Renderer(catalog: context.catalog)
-        let staging = ManifestReader.images(files: try tree.files(under: "staging"))
+        let renderer = Renderer(catalog: try ProjectCatalogs.catalog(project, tree: tree, builtIn: context.catalog))
+        let staging = project == ProjectName.builtIn ? ManifestReader.images(files: try tree.files(under: "staging")) : [:]
         let directory = TaskID.directory(taskID)
         // The directory is read once: for the current expiry, and for what the commit changes.
         let existing = try tree.files(under: directory)
@@ -49,11 +55,12 @@ public struct DeployPreview: GitOperation {
         let requestedImages = images.keys.sorted().map { shortImage(service: $0, reference: rendered.images[$0] ?? images[$0]!) }
         let message = CommitMessage(
             subject: "preview(task-\(taskID)): deploy \(requestedImages.joined(separator: ", "))",
-            trailers: [("Task-Id", taskID), ("Requested-By", requestedBy), ("Operation", name)]
+            trailers: [("Task-Id", taskID), ("Project", project), ("Requested-By", requestedBy), ("Operation", name)]
                 + rendered.images.keys.sorted().map { ("Image", "\($0)=\(rendered.images[$0]!)") }
                 + [("Expires-At", rendered.expiresAt.map(RFC3339.format) ?? "")]
         )
-        let answer = PreviewState(taskID: taskID, domain: context.previewDomain, expiresAt: rendered.expiresAt, images: rendered.images)
+        let answer = PreviewState(taskID: taskID, domain: context.previewDomain, expiresAt: rendered.expiresAt, images: rendered.images,
+                                  project: project)
         return OperationPlan(changes: changes, message: message, answer: answer)
     }
 }

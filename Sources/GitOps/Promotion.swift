@@ -92,6 +92,12 @@ public struct Promote: GitOperation {
                 throw NotFoundError(code: "preview_not_found", message: "no preview for task \(id)")
             }
         }
+        if case .preview(let id) = from, let state = try ManifestReader.preview(taskID: id, tree: tree, domain: context.previewDomain),
+           state.project != ProjectName.builtIn {
+            throw InputError(code: "project_mismatch", field: "from",
+                             rule: "preview/task-\(id) runs project \(state.project); only previews of \(ProjectName.builtIn) promote to \(to.rawValue)/",
+                             kind: .unprocessable)
+        }
         let running = RunningImages(files: try tree.files(under: to.directory))
         let selected = services.isEmpty ? context.catalog.services.map(\.name).filter { source.images[$0] != nil } : services.sorted()
         var requested: [String: String] = [:]

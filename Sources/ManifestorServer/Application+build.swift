@@ -26,6 +26,7 @@ public func buildRouter(service: ManifestorService, tokens: TokenStore) -> Route
     HealthController(service: service).register(on: router)
     PreviewController(service: service).register(on: router)
     EnvironmentController(service: service).register(on: router)
+    ProjectController(service: service).register(on: router)
     return router
 }
 

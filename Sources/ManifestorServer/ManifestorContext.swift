@@ -53,6 +53,17 @@ extension Request {
     /// Decodes a JSON object strictly: the body must be at most `limit` bytes, valid JSON, an
     /// object, and name only the keys `T` knows.
     func decodeStrict<T: Decodable>(_ type: T.Type, allowedKeys: Set<String>, limit: Int, context: ManifestorContext) async throws -> T {
+        let data = try await jsonObject(allowedKeys: allowedKeys, limit: limit)
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let error as DecodingError {
+            throw APIError(.badRequest, code: "invalid_field", message: Self.describe(error))
+        }
+    }
+
+    /// The body, checked to be at most `limit` bytes of a JSON object naming only `allowedKeys`
+    /// at its top level.
+    func jsonObject(allowedKeys: Set<String>, limit: Int) async throws -> Data {
         var request = self
         let buffer: ByteBuffer
         do {
@@ -70,11 +81,7 @@ extension Request {
         for key in dictionary.keys.sorted() where !allowedKeys.contains(key) {
             throw APIError(.badRequest, code: "unknown_field", message: "\(key): unknown field (allowed: \(allowedKeys.sorted().joined(separator: ", ")))")
         }
-        do {
-            return try JSONDecoder().decode(T.self, from: data)
-        } catch let error as DecodingError {
-            throw APIError(.badRequest, code: "invalid_field", message: Self.describe(error))
-        }
+        return data
     }
 
     private static func describe(_ error: DecodingError) -> String {

@@ -47,6 +47,7 @@ paths:
         '400': {$ref: '#/components/responses/Error'}
         '401': {$ref: '#/components/responses/Error'}
         '403': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
         '413': {$ref: '#/components/responses/Error'}
         '422': {$ref: '#/components/responses/Error'}
         '503': {$ref: '#/components/responses/Unavailable'}
@@ -74,10 +75,10 @@ paths:
         - $ref: '#/components/parameters/TaskId'
       responses:
         '200':
-          description: The commit that removed the preview.
+          description: The preview that was removed, with the commit that removed it.
           content:
             application/json:
-              schema: {$ref: '#/components/schemas/CommitAnswer'}
+              schema: {$ref: '#/components/schemas/Preview'}
         '400': {$ref: '#/components/responses/Error'}
         '401': {$ref: '#/components/responses/Error'}
         '403': {$ref: '#/components/responses/Error'}
@@ -86,7 +87,12 @@ paths:
   /api/previews:
     get:
       operationId: listPreviews
-      summary: All previews with their images and expiry (reader)
+      summary: All previews with their images and expiry, or those of one project (reader)
+      parameters:
+        - name: project
+          in: query
+          required: false
+          schema: {$ref: '#/components/schemas/ProjectName'}
       responses:
         '200':
           description: The previews.
@@ -100,8 +106,97 @@ paths:
                     type: array
                     items: {$ref: '#/components/schemas/Preview'}
                   count: {type: integer}
+        '400': {$ref: '#/components/responses/Error'}
         '401': {$ref: '#/components/responses/Error'}
         '403': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /api/projects:
+    get:
+      operationId: listProjects
+      summary: The built-in project and every registered one (reader)
+      responses:
+        '200':
+          description: The projects.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [projects, count]
+                properties:
+                  projects:
+                    type: array
+                    items:
+                      type: object
+                      required: [project, builtIn, services]
+                      properties:
+                        project: {type: string}
+                        builtIn: {type: boolean}
+                        services: {type: array, items: {type: string}}
+                  count: {type: integer}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /api/projects/{project}:
+    put:
+      operationId: putProject
+      summary: Register or update a project's catalog as projects/{project}.yaml, checked by rendering it (deployer)
+      parameters:
+        - $ref: '#/components/parameters/Project'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/ProjectRequest'}
+      responses:
+        '200':
+          description: The project was updated, or was already so (changed false).
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Project'}
+        '201':
+          description: The project was registered.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Project'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '413': {$ref: '#/components/responses/Error'}
+        '422': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+    get:
+      operationId: getProject
+      summary: A project's catalog (reader)
+      parameters:
+        - $ref: '#/components/parameters/Project'
+      responses:
+        '200':
+          description: The project.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Project'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+    delete:
+      operationId: deleteProject
+      summary: Remove projects/{project}.yaml in one commit; 409 while a preview of it exists (deployer)
+      parameters:
+        - $ref: '#/components/parameters/Project'
+      responses:
+        '200':
+          description: The project that was removed, with the commit that removed it.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Project'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
+        '409': {$ref: '#/components/responses/Error'}
+        '422': {$ref: '#/components/responses/Error'}
         '503': {$ref: '#/components/responses/Unavailable'}
   /api/environments/staging/deploy:
     post:
@@ -296,6 +391,12 @@ components:
       schema:
         type: string
         pattern: '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$'
+    Project:
+      name: project
+      in: path
+      required: true
+      description: The project.
+      schema: {$ref: '#/components/schemas/ProjectName'}
     Environment:
       name: env
       in: path
@@ -339,12 +440,27 @@ components:
       minLength: 1
       maxLength: 200
       pattern: '^[^\x00-\x1f\x7f\u2028\u2029]+$'
+    ProjectName:
+      type: string
+      description: aiworker (built in), or a registered project.
+      pattern: '^[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?$'
+    ProjectImagesRequest:
+      type: object
+      description: Service name (of the project's catalog) → OCI image reference, at least one.
+      minProperties: 1
+      propertyNames:
+        pattern: '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$'
+      additionalProperties:
+        type: string
+        maxLength: 512
+        pattern: '^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]{1,5})?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$'
     DeployPreviewRequest:
       type: object
       additionalProperties: false
       required: [images]
       properties:
-        images: {$ref: '#/components/schemas/ImagesRequest'}
+        project: {$ref: '#/components/schemas/ProjectName'}
+        images: {$ref: '#/components/schemas/ProjectImagesRequest'}
         ttl:
           type: string
           description: Time to live such as 7d or 12h.
@@ -392,8 +508,9 @@ components:
         requestedBy: {$ref: '#/components/schemas/Requester'}
     Preview:
       type: object
-      required: [taskId, namespace, url, path, images]
+      required: [taskId, namespace, url, path, images, project]
       properties:
+        project: {type: string}
         taskId: {type: string}
         namespace: {type: string}
         url: {type: string}
@@ -402,6 +519,119 @@ components:
         expiresAt: {type: [string, 'null']}
         changed: {type: boolean}
         images: {$ref: '#/components/schemas/Images'}
+    StringMap:
+      type: object
+      additionalProperties: {type: string}
+    SecretRef:
+      type: object
+      additionalProperties: false
+      required: [secret, key]
+      properties:
+        secret: {type: string}
+        key: {type: string}
+    SecretEnv:
+      type: object
+      additionalProperties: {$ref: '#/components/schemas/SecretRef'}
+    Resources:
+      type: object
+      additionalProperties: false
+      properties:
+        requests: {$ref: '#/components/schemas/StringMap'}
+        limits: {$ref: '#/components/schemas/StringMap'}
+    ServiceOverrides:
+      type: object
+      additionalProperties: false
+      properties:
+        env: {$ref: '#/components/schemas/StringMap'}
+        secretEnv: {$ref: '#/components/schemas/SecretEnv'}
+        replicas: {type: integer}
+        resources: {$ref: '#/components/schemas/Resources'}
+    Service:
+      type: object
+      description: One service, in the schema of templates/services/*.yaml.
+      additionalProperties: false
+      required: [port]
+      properties:
+        description: {type: string}
+        port: {type: integer}
+        path: {type: string}
+        healthPath: {type: string}
+        defaultImage: {type: string}
+        hosts:
+          type: object
+          additionalProperties: false
+          properties:
+            staging: {type: string}
+            production: {type: string}
+        env: {$ref: '#/components/schemas/StringMap'}
+        secretEnv: {$ref: '#/components/schemas/SecretEnv'}
+        resources: {$ref: '#/components/schemas/Resources'}
+        runAsUser: {type: integer}
+        readOnlyRootFilesystem: {type: boolean}
+        writablePaths: {type: array, items: {type: string}}
+        environments:
+          type: object
+          additionalProperties: false
+          properties:
+            preview: {$ref: '#/components/schemas/ServiceOverrides'}
+            staging: {$ref: '#/components/schemas/ServiceOverrides'}
+            production: {$ref: '#/components/schemas/ServiceOverrides'}
+    StableOverrides:
+      type: object
+      additionalProperties: false
+      properties:
+        replicas: {type: integer}
+        maxReplicas: {type: integer}
+        disruptionBudget: {type: boolean}
+        requireDigest: {type: boolean}
+    EnvironmentOverrides:
+      type: object
+      description: Overrides of templates/environments.yaml for this project.
+      additionalProperties: false
+      properties:
+        preview:
+          type: object
+          additionalProperties: false
+          properties:
+            defaultTTL: {type: string}
+            maxTTL: {type: string}
+            replicas: {type: integer}
+            quota: {$ref: '#/components/schemas/StringMap'}
+            limitRange:
+              type: object
+              additionalProperties: false
+              properties:
+                max: {$ref: '#/components/schemas/StringMap'}
+                default: {$ref: '#/components/schemas/StringMap'}
+                defaultRequest: {$ref: '#/components/schemas/StringMap'}
+            egressNamespaces: {type: array, items: {type: string}}
+        staging: {$ref: '#/components/schemas/StableOverrides'}
+        production: {$ref: '#/components/schemas/StableOverrides'}
+    ProjectRequest:
+      type: object
+      additionalProperties: false
+      required: [services]
+      properties:
+        services:
+          type: object
+          description: Service name (a DNS label) → its settings.
+          minProperties: 1
+          additionalProperties: {$ref: '#/components/schemas/Service'}
+        environments: {$ref: '#/components/schemas/EnvironmentOverrides'}
+    Project:
+      type: object
+      required: [project, builtIn, path, services]
+      properties:
+        project: {type: string}
+        builtIn: {type: boolean}
+        path: {type: string}
+        services:
+          type: object
+          additionalProperties: {$ref: '#/components/schemas/Service'}
+        environments: {$ref: '#/components/schemas/EnvironmentOverrides'}
+        commit: {type: [string, 'null']}
+        changed: {type: boolean}
+        created: {type: boolean}
     CommitAnswer:
       type: object
       required: [commit]

@@ -109,10 +109,13 @@ public struct Catalog: Sendable, Equatable {
     /// Services in name order.
     public var services: [ServiceSpec]
     public var environments: EnvironmentSettings
+    /// The project this catalog describes (`aiworker` for `templates/`).
+    public var project: String
 
-    public init(services: [ServiceSpec], environments: EnvironmentSettings) {
+    public init(services: [ServiceSpec], environments: EnvironmentSettings, project: String = ProjectName.builtIn) {
         self.services = services.sorted { $0.name < $1.name }
         self.environments = environments
+        self.project = project
     }
 
     public func service(named name: String) -> ServiceSpec? { services.first { $0.name == name } }

@@ -6,6 +6,8 @@ struct Scope {
     let environment: EnvironmentName
     let namespace: String
     let taskID: String?
+    /// Set for previews: the project whose services they run.
+    var project: String? = nil
 
     func labels(component: String) -> [String: String] {
         var l = [
@@ -16,6 +18,7 @@ struct Scope {
             "aiworker.dev/environment": environment.rawValue,
         ]
         if let taskID { l[Renderer.taskIDLabel] = taskID }
+        if let project { l[Renderer.projectLabel] = project }
         return l
     }
 

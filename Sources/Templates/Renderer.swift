@@ -12,6 +12,7 @@ public struct Renderer: Sendable {
     public static let expiresAtAnnotation = "aiworker.dev/expires-at"
     public static let taskIDLabel = "aiworker.dev/task-id"
     public static let imageTagAnnotation = "aiworker.dev/image-tag"
+    public static let projectLabel = "aiworker.dev/project"
 
     // MARK: - Environments
 
@@ -49,7 +50,7 @@ public struct Renderer: Sendable {
         let settings = catalog.environments.preview
         let namespace = TaskID.namespace(taskID)
         let host = "task-\(taskID).\(settings.domain)"
-        let scope = Scope(environment: .preview, namespace: namespace, taskID: taskID)
+        let scope = Scope(environment: .preview, namespace: namespace, taskID: taskID, project: catalog.project)
 
         var objects: [AnyKubeObject] = []
         objects.append(AnyKubeObject(Namespace(metadata: scope.meta(namespace, component: "preview", namespaced: false,

@@ -64,16 +64,23 @@ extension Manifestor {
         @Option(help: "Time to live, e.g. 7d (default: the catalog's).")
         var ttl: String?
 
+        @Option(help: "The project whose services the preview runs (default: aiworker).")
+        var project: String = ProjectName.builtIn
+
         @OptionGroup var requester: RequesterOption
 
         @OptionGroup var options: RepositoryOptions
 
         func run() async throws {
-            let (config, catalog) = try options.load()
-            var operation = GitOps.DeployPreview(taskID: id, images: try images.parsed(), ttl: ttl, requestedBy: requester.requestedBy)
+            let (config, builtIn) = try options.load()
+            try ProjectName.validate(project)
+            let committer = options.committer(config, builtIn)
+            let catalog = project == ProjectName.builtIn ? builtIn : try await committer.catalog(of: project, builtIn: builtIn)
+            var operation = GitOps.DeployPreview(taskID: id, images: try images.parsed(), ttl: ttl, requestedBy: requester.requestedBy,
+                                                 project: project)
             try operation.validate(catalog)
             try await operation.pinImages(with: config.makeRegistryClient())
-            let outcome = try await options.committer(config, catalog).submit(operation)
+            let outcome = try await committer.submit(operation)
             try options.report(outcome, json: PreviewAnswer(outcome))
         }
     }

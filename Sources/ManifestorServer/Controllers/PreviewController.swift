@@ -19,6 +19,7 @@ struct PreviewController {
         var images: [String: String]
         var ttl: String?
         var requestedBy: String?
+        var project: String?
     }
 
     func taskID(_ context: ManifestorContext) throws -> String {
@@ -30,11 +31,14 @@ struct PreviewController {
     @Sendable func deploy(_ request: Request, context: ManifestorContext) async throws -> Response {
         let caller = try context.require(.deployer)
         let id = try taskID(context)
-        let body = try await request.decodeStrict(DeployBody.self, allowedKeys: ["images", "ttl", "requestedBy"],
+        let body = try await request.decodeStrict(DeployBody.self, allowedKeys: ["images", "ttl", "requestedBy", "project"],
                                                   limit: service.maxBodyBytes, context: context)
-        let catalog = try service.catalog()
+        let project = body.project ?? ProjectName.builtIn
+        try ProjectName.validate(project)
+        let builtIn = try service.catalog()
+        let catalog = project == ProjectName.builtIn ? builtIn : try await service.committer.catalog(of: project, builtIn: builtIn)
         let requester = body.requestedBy ?? caller.name
-        var operation = DeployPreview(taskID: id, images: body.images, ttl: body.ttl, requestedBy: requester)
+        var operation = DeployPreview(taskID: id, images: body.images, ttl: body.ttl, requestedBy: requester, project: project)
         try operation.validate(catalog)
         try await operation.pinImages(with: service.registry)
         let outcome = try await service.committer.submit(operation)
@@ -66,10 +70,13 @@ struct PreviewController {
     @Sendable func list(_ request: Request, context: ManifestorContext) async throws -> Response {
         _ = try context.require(.reader)
         let domain = try service.catalog().environments.preview.domain
-        let list = try await service.committer.read(refresh: service.refreshReads) { tree in
+        let project: String? = request.uri.queryParameters.get("project").map { String($0) }
+        if let project { try ProjectName.validate(project) }
+        let all = try await service.committer.read(refresh: service.refreshReads) { tree in
             try PreviewList(tree: tree, domain: domain)
         }
-        service.metrics.livePreviews.set(Double(list.count))
+        service.metrics.livePreviews.set(Double(all.count))
+        let list = project.map { all.filtered(project: $0) } ?? all
         return try jsonResponse(list)
     }
 }
