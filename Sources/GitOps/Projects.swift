@@ -50,12 +50,7 @@ public struct RegisterProject: GitOperation {
     /// The name, the requester, and the document, checked by building its catalog over
     /// `builtIn`'s settings and rendering every environment of it.
     public func validate(builtIn: Catalog) throws {
-        try ProjectName.validate(project)
-        guard project != ProjectName.builtIn else {
-            throw InputError(code: "project_built_in", field: "project",
-                             rule: "\(project) is built in (templates/) and cannot be registered", kind: .unprocessable)
-        }
-        try validateRequester(requestedBy)
+        try validateRegistered(project, requestedBy: requestedBy)
         _ = try Catalog.project(project, document: document, base: builtIn)
     }
 
@@ -85,12 +80,7 @@ public struct DeleteProject: GitOperation {
     public var name: String { "delete-project" }
 
     public func validate() throws {
-        try ProjectName.validate(project)
-        guard project != ProjectName.builtIn else {
-            throw InputError(code: "project_built_in", field: "project", rule: "\(project) is built in and cannot be deleted",
-                             kind: .unprocessable)
-        }
-        try validateRequester(requestedBy)
+        try validateRegistered(project, requestedBy: requestedBy)
     }
 
     public func plan(_ tree: TreeSnapshot, _ context: OperationContext) throws -> OperationPlan<ProjectAnswer> {
@@ -170,4 +160,14 @@ public struct ProjectList: Codable, Sendable, Equatable {
         projects = entries
         count = entries.count
     }
+}
+
+/// What registering and deleting both check: a valid name that is not the built-in project's.
+private func validateRegistered(_ project: String, requestedBy: String) throws {
+    try ProjectName.validate(project)
+    guard project != ProjectName.builtIn else {
+        throw InputError(code: "project_built_in", field: "project",
+                         rule: "\(project) is built in (templates/): it cannot be registered or deleted", kind: .unprocessable)
+    }
+    try validateRequester(requestedBy)
 }

@@ -49,6 +49,15 @@ struct AuthAndErrorMiddleware: RouterMiddleware {
     }
 }
 
+extension ManifestorContext {
+    /// The path parameter `name`, checked by `validate` (which throws the 400 naming the rule).
+    func parameter(_ name: String, _ validate: (String) throws -> Void) throws -> String {
+        let value = parameters.get(name) ?? ""
+        try validate(value)
+        return value
+    }
+}
+
 extension Request {
     /// Decodes a JSON object strictly: the body must be at most `limit` bytes, valid JSON, an
     /// object, and name only the keys `T` knows.

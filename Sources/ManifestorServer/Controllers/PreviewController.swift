@@ -23,9 +23,7 @@ struct PreviewController {
     }
 
     func taskID(_ context: ManifestorContext) throws -> String {
-        let id = context.parameters.get("id") ?? ""
-        try TaskID.validate(id)
-        return id
+        try context.parameter("id", TaskID.validate)
     }
 
     @Sendable func deploy(_ request: Request, context: ManifestorContext) async throws -> Response {

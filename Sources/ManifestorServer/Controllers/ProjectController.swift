@@ -16,9 +16,7 @@ struct ProjectController {
     }
 
     func project(_ context: ManifestorContext) throws -> String {
-        let name = context.parameters.get("project") ?? ""
-        try ProjectName.validate(name)
-        return name
+        try context.parameter("project", ProjectName.validate)
     }
 
     /// The document is decoded strictly at every depth: an unknown or mistyped key is a 422
