@@ -4,8 +4,9 @@ import FoundationNetworking
 #endif
 import Testing
 
-/// Two `manifestor serve` replicas and a CLI writer on one remote, with mixed operations at
-/// random concurrency; afterwards the remote must say exactly what the acknowledged
+/// Two `manifestor serve` replicas and a CLI writer on one remote, with mixed operations over two
+/// projects at random concurrency, each task's operations rotating over the writers; every
+/// answer must hold on the remote right after it, and the remote must end as the acknowledged
 /// operations say. MANIFESTOR_SOAK_OPS sets the number of operations (default: a bounded 120).
 @Suite("Many writers", .serialized)
 struct ManyWritersTests {
@@ -21,6 +22,15 @@ struct ManyWritersTests {
         let replicas = try Replicas()
         let apiA = replicas.a.api, apiB = replicas.b.api, remote = replicas.remote, deployer = replicas.deployer
         let writers: [Writer] = [.serverA, .serverB, .cli]
+        // Operations are spread over two projects: AiWorker itself and a registered one.
+        let registered = try await apiA.send("PUT", "/api/projects/mwshop", token: deployer,
+                                             json: #"{"services": {"web": {"port": 8080, "path": "/"}}}"#)
+        #expect(registered.status == 201, "\(String(decoding: registered.data, as: UTF8.self))")
+        /// (project, service, image repository) of a task: odd tasks belong to mwshop.
+        @Sendable func target(_ task: String) -> (project: String, service: String, repository: String) {
+            (Int(task.split(separator: "-").last ?? "") ?? 0) % 2 == 1
+                ? ("mwshop", "web", "git.fuq.tv/shop/web") : ("aiworker", "backend", "git.fuq.tv/admin/aiworker-backend")
+        }
 
         // Each task's operations run in order, each on the next writer of the three (so every
         // writer's cache is stale for the task when its turn comes); tasks run concurrently.
@@ -37,13 +47,15 @@ struct ManyWritersTests {
         }
 
         func deploy(_ writer: Writer, _ task: String, _ version: Int) async throws -> Bool {
-            let image = "git.fuq.tv/admin/aiworker-backend:v\(version)"
+            let (project, service, repository) = target(task)
+            let image = "\(repository):v\(version)"
             switch writer {
             case .cli:
-                return try replicas.cli(["deploy-preview", task, "--image", "backend=\(image)"]).status == 0
+                return try replicas.cli(["deploy-preview", task, "--project", project, "--image", "\(service)=\(image)"]).status == 0
             case .serverA, .serverB:
                 let api = writer == .serverA ? apiA : apiB
-                let answer = try await api.send("POST", "/api/tasks/\(task)/deploy-preview", token: deployer, json: #"{"images": {"backend": "\#(image)"}}"#)
+                let answer = try await api.send("POST", "/api/tasks/\(task)/deploy-preview", token: deployer,
+                                                json: #"{"project": "\#(project)", "images": {"\#(service)": "\#(image)"}}"#)
                 return answer.status == 200 || answer.status == 201
             }
         }
@@ -62,8 +74,9 @@ struct ManyWritersTests {
 
         /// What the remote says of `task` right after an answer: the version it runs, or nil.
         func remoteVersion(_ task: String) -> String? {
-            guard let deployment = replicas.remoteFile("preview/task-\(task)/deployment-backend.yaml"),
-                  let range = deployment.range(of: "aiworker-backend:") else { return nil }
+            let (_, service, repository) = target(task)
+            guard let deployment = replicas.remoteFile("preview/task-\(task)/deployment-\(service).yaml"),
+                  let range = deployment.range(of: "\(repository):") else { return nil }
             return String(deployment[range.upperBound...].prefix { $0 != "\n" && $0 != "\"" && $0 != " " })
         }
 
@@ -121,8 +134,9 @@ struct ManyWritersTests {
             switch outcome {
             case .deployed(let version):
                 #expect(tree.contains("task-\(task)"), "\(task) should exist")
-                let deployment = try remote.git(["show", "main:preview/task-\(task)/deployment-backend.yaml"])
-                #expect(deployment.contains("aiworker-backend:\(version)"), "\(task) should run \(version)")
+                let (_, service, repository) = target(task)
+                let deployment = try remote.git(["show", "main:preview/task-\(task)/deployment-\(service).yaml"])
+                #expect(deployment.contains("\(repository):\(version)"), "\(task) should run \(version)")
             case .deleted, nil:
                 #expect(!tree.contains("task-\(task)"), "\(task) should be gone")
             }
