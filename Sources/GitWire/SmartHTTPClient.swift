@@ -31,15 +31,8 @@ package struct SmartHTTPClient: Sendable {
         let seconds = TimeInterval(max(1, remote.timeoutSeconds))
         client = PlainHTTPClient(host: host, port: components.port.map(String.init) ?? "80",
                                  connectTimeout: seconds, timeout: seconds * 4)
-        let user: String
-        let password: String?
-        if let urlPassword, !urlPassword.isEmpty {
-            user = urlUser ?? remote.credentials.username ?? "git"
-            password = urlPassword
-        } else {
-            user = urlUser ?? remote.credentials.username ?? "git"
-            password = remote.credentials.token
-        }
+        let user = urlUser ?? remote.credentials.username ?? "git"
+        let password = urlPassword.flatMap { $0.isEmpty ? nil : $0 } ?? remote.credentials.token
         authorization = password.map { "Basic " + Data("\(user):\($0)".utf8).base64EncodedString() }
     }
 

@@ -73,7 +73,6 @@ extension Manifestor {
 
         func run() async throws {
             let (config, builtIn) = try options.load()
-            try ProjectName.validate(project)
             let committer = options.committer(config, builtIn)
             let catalog = project == ProjectName.builtIn ? builtIn : try await committer.catalog(of: project, builtIn: builtIn)
             var operation = GitOps.DeployPreview(taskID: id, images: try images.parsed(), ttl: ttl, requestedBy: requester.requestedBy,

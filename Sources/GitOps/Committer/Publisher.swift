@@ -181,7 +181,7 @@ final class Publisher {
         logger.notice("push refused; re-running on the new tip", metadata: ["attempt": "\(attempt)", "reason": "\(error.message)"])
     }
 
-    func fail(_ batch: [Pending], _ error: Error) {
+    private func fail(_ batch: [Pending], _ error: Error) {
         let mapped = availability(of: error)
         logger.notice("batch failed", metadata: ["operations": "\(batch.count)", "error": "\(mapped)"])
         batch.forEach { $0.complete(.failure(mapped)) }

@@ -31,8 +31,8 @@ struct PreviewController {
         let id = try taskID(context)
         let body = try await request.decodeStrict(DeployBody.self, allowedKeys: ["images", "ttl", "requestedBy", "project"],
                                                   limit: service.maxBodyBytes, context: context)
+        // The name is checked by `catalog(of:)` (a registered project) and by `validate`.
         let project = body.project ?? ProjectName.builtIn
-        try ProjectName.validate(project)
         let builtIn = try service.catalog()
         let catalog = project == ProjectName.builtIn ? builtIn : try await service.committer.catalog(of: project, builtIn: builtIn)
         let requester = body.requestedBy ?? caller.name
