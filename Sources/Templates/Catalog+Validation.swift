@@ -74,11 +74,14 @@ extension Catalog {
         for ns in e.preview.egressNamespaces where !NameRules.isDNSLabel(ns) {
             throw fail("preview.egressNamespaces", "\"\(ns)\" must be a namespace name")
         }
-        if e.preview.egressNamespaces.contains(e.production.namespace) {
-            throw fail("preview.egressNamespaces", "must not include the production namespace")
+        for ns in e.preview.egressNamespaces where ns.hasSuffix("-production") || ns == "production" {
+            throw fail("preview.egressNamespaces", "\"\(ns)\" is a production namespace; previews never reach production")
         }
         for (key, stable) in [("staging", e.staging), ("production", e.production)] {
-            guard NameRules.isDNSLabel(stable.namespace) else { throw fail("\(key).namespace", "must be an RFC 1123 label") }
+            let derived = "\(project)-\(key)"
+            if let namespace = stable.namespace, namespace != derived {
+                throw fail("\(key).namespace", "must be \(derived) (every project's namespaces are <project>-staging and <project>-production); leave the key out")
+            }
             guard (1...100).contains(stable.replicas) else { throw fail("\(key).replicas", "must be between 1 and 100") }
         }
         guard e.production.replicas >= 2 else { throw fail("production.replicas", "must be at least 2") }

@@ -96,7 +96,9 @@ public struct EnvironmentSettings: Codable, Sendable, Equatable {
     }
 
     public struct Stable: Codable, Sendable, Equatable {
-        public var namespace: String
+        /// Accepted only as `<project>-<environment>`, the one name the AppProject admits;
+        /// the renderer derives it (`Catalog.namespace(of:)`), so the key is best left out.
+        public var namespace: String?
         public var replicas: Int
         public var maxReplicas: Int?
         public var disruptionBudget: Bool?
@@ -117,6 +119,13 @@ public struct Catalog: Sendable, Equatable {
         self.environments = environments
         self.project = project
     }
+
+    /// `<project>-staging` and `<project>-production`, for every project; a preview's is
+    /// `preview-task-<id>` (`TaskID.namespace`).
+    public func namespace(of environment: EnvironmentName) -> String { "\(project)-\(environment.rawValue)" }
+
+    /// `staging/<project>` and `production/<project>`.
+    public func directory(of environment: EnvironmentName) -> String { "\(environment.rawValue)/\(project)" }
 
     public func service(named name: String) -> ServiceSpec? { services.first { $0.name == name } }
 

@@ -112,8 +112,8 @@ extension Catalog {
             environments[keyPath: keyPath].disruptionBudget = overrides.disruptionBudget ?? environments[keyPath: keyPath].disruptionBudget
             environments[keyPath: keyPath].requireDigest = overrides.requireDigest ?? environments[keyPath: keyPath].requireDigest
         }
-        environments.staging.namespace = "\(name)-staging"
-        environments.production.namespace = "\(name)-production"
+        environments.staging.namespace = nil
+        environments.production.namespace = nil
         let catalog = Catalog(services: services, environments: environments, project: name)
         do {
             try catalog.validate(file: "environments")

@@ -83,14 +83,14 @@ public struct Renderer: Sendable {
                                    images: resolved.mapValues(\.description), expiresAt: expiresAt)
     }
 
-    /// staging/: every service with the given image; the others keep `fallbackImages` (what
+    /// staging/<project>/: every service with the given image; the others keep `fallbackImages` (what
     /// staging runs now), else the catalog's default.
     public func staging(images: [String: String], fallbackImages: [String: String] = [:], imageTags: [String: String] = [:]) throws -> RenderedEnvironment {
         let resolved = try resolveImages(images, fallback: fallbackImages, requireDigest: catalog.environments.staging.requireDigest ?? false)
         return stable(.staging, images: resolved, imageTags: imageTags)
     }
 
-    /// production/: refuses an image without a digest unless `allowTag`.
+    /// production/<project>/: refuses an image without a digest unless `allowTag`.
     public func production(images: [String: String], fallbackImages: [String: String] = [:], imageTags: [String: String] = [:], allowTag: Bool = false) throws -> RenderedEnvironment {
         let resolved = try resolveImages(images, fallback: fallbackImages,
                                          requireDigest: !allowTag && (catalog.environments.production.requireDigest ?? true))
@@ -108,7 +108,8 @@ public struct Renderer: Sendable {
     private func stable(_ environment: EnvironmentName, images: [String: ImageReference], imageTags: [String: String]) -> RenderedEnvironment {
         RenderCounter.shared.increment()
         let settings = environment == .production ? catalog.environments.production : catalog.environments.staging
-        let scope = Scope(environment: environment, namespace: settings.namespace, taskID: nil)
+        let namespace = catalog.namespace(of: environment)
+        let scope = Scope(environment: environment, namespace: namespace, taskID: nil, project: catalog.project)
         var objects: [AnyKubeObject] = []
         for service in catalog.services {
             let overrides = environment == .production ? service.environments?.production : service.environments?.staging
@@ -138,7 +139,7 @@ public struct Renderer: Sendable {
             }
         }
         objects.append(AnyKubeObject(smokeTest(scope)))
-        return RenderedEnvironment(directory: environment.rawValue, namespace: settings.namespace, objects: objects,
+        return RenderedEnvironment(directory: catalog.directory(of: environment), namespace: namespace, objects: objects,
                                    images: images.mapValues(\.description), expiresAt: nil)
     }
 
