@@ -21,7 +21,7 @@ extension Committer {
     ) async throws -> ReviewOutcome<Op.Answer> {
         let settings = self.settings
         return try await read(refresh: true) { tree in
-            let plan = try operation.plan(tree, OperationContext(catalog: catalog, now: now))
+            let plan = try operation.checkedPlan(tree, OperationContext(catalog: catalog, now: now))
             let repository = tree.repository
             let signature = Signature(name: settings.author.name, email: settings.author.email, date: now)
             guard !plan.changes.isEmpty,

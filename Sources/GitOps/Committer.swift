@@ -62,7 +62,7 @@ public final class Committer: @unchecked Sendable {
             let item = Pending(
                 name: operation.name,
                 plan: { tree, context in
-                    let plan = try operation.plan(tree, context)
+                    let plan = try operation.checkedPlan(tree, context)
                     return ErasedPlan(changes: plan.changes, message: plan.message, answer: plan.answer)
                 },
                 complete: { result in

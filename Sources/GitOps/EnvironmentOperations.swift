@@ -4,45 +4,51 @@ import GitWire
 import KubeModel
 import Templates
 
-/// Re-renders `staging/` with the requested images; every other service keeps what staging
-/// runs (and its tag annotation), else the catalog's default. Tags are pinned to digests by
-/// the caller before the operation is queued.
+/// Re-renders `staging/<project>/` with the requested images; every other service keeps what
+/// staging runs (and its tag annotation), else the catalog's default. Tags are pinned to
+/// digests by the caller before the operation is queued.
 public struct DeployStaging: GitOperation {
     public var images: [String: String]
     /// service → the tag each pinned image was resolved from.
     public var imageTags: [String: String]
     public var requestedBy: String
+    /// The project whose staging this renders (its catalog is read at the tip).
+    public var project: String
 
-    public init(images: [String: String], imageTags: [String: String] = [:], requestedBy: String = defaultRequester) {
-        self.images = images; self.imageTags = imageTags; self.requestedBy = requestedBy
+    public init(images: [String: String], imageTags: [String: String] = [:], requestedBy: String = defaultRequester,
+                project: String = ProjectName.builtIn) {
+        self.images = images; self.imageTags = imageTags; self.requestedBy = requestedBy; self.project = project
     }
 
     public var name: String { "deploy-staging" }
 
+    var scope: EnvironmentScope { EnvironmentScope(.staging, project: project) }
+
     /// Checks everything that does not depend on the tree, so bad input is refused before the
-    /// registry is asked or anything is queued.
+    /// registry is asked or anything is queued; `catalog` is the project's.
     public func validate(_ catalog: Catalog) throws {
+        try ProjectName.validate(project)
         guard !images.isEmpty else { throw InputError(code: "missing_images", field: "images", rule: "must name at least one service") }
         try validateRequestedImages(images, catalog: catalog, field: "images")
         try validateRequester(requestedBy)
     }
 
     public func plan(_ tree: TreeSnapshot, _ context: OperationContext) throws -> OperationPlan<EnvironmentUpdate> {
-        let environment = StableEnvironment.staging
-        let running = RunningImages(files: try tree.files(under: environment.directory))
+        let catalog = try ProjectCatalogs.catalog(project, tree: tree, builtIn: context.catalog)
+        let running = RunningImages(files: try tree.files(under: scope.directory))
         var tags = running.tags.filter { images[$0.key] == nil }
         for service in images.keys { tags[service] = imageTags[service] }
-        let rendered = try Renderer(catalog: context.catalog).staging(images: images, fallbackImages: running.images, imageTags: tags)
+        let rendered = try Renderer(catalog: catalog).staging(images: images, fallbackImages: running.images, imageTags: tags)
         let result = RunningImages(rendered: rendered)
         let changes = ImageChange.between(running.images, result.images)
         let requested = images.keys.sorted().map { shortImage(service: $0, reference: result.images[$0] ?? images[$0]!) }
         let message = CommitMessage(
-            subject: "deploy(staging): \(requested.joined(separator: ", "))",
-            trailers: environmentTrailers(operation: name, requestedBy: requestedBy, images: result.images, changes: changes))
+            subject: "deploy(\(scope)): \(requested.joined(separator: ", "))",
+            trailers: environmentTrailers(operation: name, project: project, requestedBy: requestedBy, images: result.images, changes: changes))
         return OperationPlan(
-            changes: try tree.syncChanges(directory: environment.directory, to: rendered.files),
+            changes: try tree.syncChanges(directory: scope.directory, to: rendered.files),
             message: message,
-            answer: EnvironmentUpdate(environment: environment, images: result.images, tags: result.tags, changes: changes))
+            answer: EnvironmentUpdate(scope: scope, images: result.images, tags: result.tags, changes: changes))
     }
 }
 

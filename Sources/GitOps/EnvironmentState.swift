@@ -4,12 +4,10 @@ import GitWire
 import KubeModel
 import Templates
 
-/// The environments rendered from the catalog alone, one directory each: `staging/` and
-/// `production/` (previews are per task and live under `preview/`).
+/// The environments rendered from a project's catalog alone, one directory per project:
+/// `staging/<project>/` and `production/<project>/` (previews are per task, under `preview/`).
 public enum StableEnvironment: String, Sendable, CaseIterable, Codable {
     case staging, production
-
-    public var directory: String { rawValue }
 
     var renderName: EnvironmentName { self == .staging ? .staging : .production }
 
@@ -21,6 +19,26 @@ public enum StableEnvironment: String, Sendable, CaseIterable, Codable {
                                 message: "env: \(YAMLEmitter.quoted(CommitMessage.oneLine(text))) is not an environment; use staging or production")
         }
         return environment
+    }
+}
+
+/// One environment of one project: `staging/<project>/` or `production/<project>/`.
+public struct EnvironmentScope: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var environment: StableEnvironment
+    public var project: String
+
+    public init(_ environment: StableEnvironment, project: String = ProjectName.builtIn) {
+        self.environment = environment; self.project = project
+    }
+
+    /// `staging/<project>` or `production/<project>`.
+    public var directory: String { "\(environment.rawValue)/\(project)" }
+
+    public var description: String { directory }
+
+    /// The command that shows this environment's history, for messages.
+    var historyCommand: String {
+        "manifestor history \(environment.rawValue)" + (project == ProjectName.builtIn ? "" : " --project \(project)")
     }
 }
 
@@ -47,7 +65,7 @@ public struct ImageChange: Sendable, Codable, Equatable {
 
 /// What a staging deploy, a promotion or a rollback leaves an environment running.
 public struct EnvironmentUpdate: Sendable, Equatable {
-    public var environment: StableEnvironment
+    public var scope: EnvironmentScope
     /// service → image, as the Deployments name it.
     public var images: [String: String]
     /// service → the tag a pinned image was resolved from (`aiworker.dev/image-tag`).
@@ -60,7 +78,10 @@ public struct EnvironmentUpdate: Sendable, Equatable {
 /// The JSON answer of `POST /api/environments/staging/deploy`, `.../rollback` and
 /// `GET /api/environments/{env}` (and of the matching CLI commands with `--json`).
 public struct EnvironmentAnswer: Codable, Sendable, Equatable {
+    public var project: String
     public var environment: String
+    /// `staging/<project>` or `production/<project>`.
+    public var path: String
     /// The commit made, or the tip when nothing changed; for a read, the last commit that touched it.
     public var commit: String?
     public var changed: Bool?
@@ -74,7 +95,9 @@ public struct EnvironmentAnswer: Codable, Sendable, Equatable {
 
     public init(_ outcome: CommitOutcome<EnvironmentUpdate>) {
         let update = outcome.answer
-        environment = update.environment.rawValue
+        project = update.scope.project
+        environment = update.scope.environment.rawValue
+        path = update.scope.directory
         commit = outcome.commit?.hex
         changed = outcome.changed
         images = update.images
@@ -83,8 +106,9 @@ public struct EnvironmentAnswer: Codable, Sendable, Equatable {
         restoredFrom = update.restoredFrom?.hex
     }
 
-    public init(environment: String, commit: String?, images: [String: String], tags: [String: String], subject: String?, date: String?) {
-        self.environment = environment; self.commit = commit; self.images = images; self.tags = tags
+    public init(scope: EnvironmentScope, commit: String?, images: [String: String], tags: [String: String], subject: String?, date: String?) {
+        project = scope.project; environment = scope.environment.rawValue; path = scope.directory
+        self.commit = commit; self.images = images; self.tags = tags
         self.subject = subject; self.date = date
     }
 }
@@ -143,16 +167,17 @@ extension TreeSnapshot {
 
 /// Trailers shared by the operations that change an environment: who asked, what ran, and
 /// what changed.
-func environmentTrailers(operation: String, requestedBy: String, images: [String: String], changes: [ImageChange]) -> [(String, String)] {
-    [("Requested-By", requestedBy), ("Operation", operation)]
+func environmentTrailers(operation: String, project: String, requestedBy: String, images: [String: String],
+                         changes: [ImageChange]) -> [(String, String)] {
+    [("Project", project), ("Requested-By", requestedBy), ("Operation", operation)]
         + images.keys.sorted().map { ("Image", "\($0)=\(images[$0]!)") }
         + changes.map { ("Change", $0.trailer) }
 }
 
 /// What an environment runs at the tip, and the last commit that touched it.
-public func environmentAnswer(_ environment: StableEnvironment, tree: TreeSnapshot) throws -> EnvironmentAnswer {
-    let running = RunningImages(files: try tree.files(under: environment.directory))
-    let last = try tree.commitsChanging(environment.directory, limit: 1).first
-    return EnvironmentAnswer(environment: environment.rawValue, commit: last?.id.hex, images: running.images, tags: running.tags,
+public func environmentAnswer(_ scope: EnvironmentScope, tree: TreeSnapshot) throws -> EnvironmentAnswer {
+    let running = RunningImages(files: try tree.files(under: scope.directory))
+    let last = try tree.commitsChanging(scope.directory, limit: 1).first
+    return EnvironmentAnswer(scope: scope, commit: last?.id.hex, images: running.images, tags: running.tags,
                              subject: last?.subject, date: last.map { RFC3339.format($0.author.date) })
 }

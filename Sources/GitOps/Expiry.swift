@@ -5,14 +5,22 @@ import KubeModel
 import Templates
 
 /// Deletes every preview whose Namespace annotation `aiworker.dev/expires-at` has passed, in
-/// one commit that lists them. A preview without the annotation never expires.
+/// one commit that lists them; with `project`, only that project's previews. A preview without
+/// the annotation never expires.
 public struct ExpirePreviews: GitOperation {
     /// The moment to compare with; nil: the committer's clock.
     public var now: Date?
     public var requestedBy: String
+    /// Only the previews of this project; nil: every project's.
+    public var project: String?
 
-    public init(now: Date? = nil, requestedBy: String = defaultRequester) {
-        self.now = now; self.requestedBy = requestedBy
+    public init(now: Date? = nil, requestedBy: String = defaultRequester, project: String? = nil) {
+        self.now = now; self.requestedBy = requestedBy; self.project = project
+    }
+
+    public func validate() throws {
+        if let project { try ProjectName.validate(project) }
+        try validateRequester(requestedBy)
     }
 
     public var name: String { "gc" }
@@ -24,14 +32,16 @@ public struct ExpirePreviews: GitOperation {
             let namespaceFile = "\(TaskID.directory(id))/namespace-\(TaskID.namespace(id)).yaml"
             guard let yaml = try tree.text(namespaceFile), let expiresAt = ManifestReader.expiresAt(namespaceYAML: yaml),
                   expiresAt <= now else { continue }
+            // Previews rendered before projects existed carry no label: they are AiWorker's.
+            if let project, (ManifestReader.value(of: Renderer.projectLabel, in: yaml) ?? ProjectName.builtIn) != project { continue }
             expired.append(ExpiredPreview(taskId: id, expiresAt: RFC3339.format(expiresAt)))
         }
         let names = expired.map { "task-\($0.taskId)" }
         let listed = names.count <= 5 ? names.joined(separator: ", ") : names.prefix(5).joined(separator: ", ") + ", …"
         let message = CommitMessage(
-            subject: "gc: remove \(expired.count) expired preview\(expired.count == 1 ? "" : "s") (\(listed))",
+            subject: "gc\(project.map { "(\($0))" } ?? ""): remove \(expired.count) expired preview\(expired.count == 1 ? "" : "s") (\(listed))",
             body: expired.map { "- preview/task-\($0.taskId) expired at \($0.expiresAt)" }.joined(separator: "\n"),
-            trailers: [("Requested-By", requestedBy), ("Operation", name)] + expired.map { ("Task-Id", $0.taskId) })
+            trailers: (project.map { [("Project", $0)] } ?? []) + [("Requested-By", requestedBy), ("Operation", name)] + expired.map { ("Task-Id", $0.taskId) })
         return OperationPlan(changes: expired.map { .delete(path: TaskID.directory($0.taskId)) }, message: message,
                              answer: ExpiryResult(now: RFC3339.format(now), removed: expired))
     }

@@ -32,13 +32,15 @@ public struct HistoryEntry: Sendable, Codable, Equatable {
 
 /// The JSON answer of `GET /api/environments/{env}/history` and `manifestor history --json`.
 public struct HistoryAnswer: Codable, Sendable, Equatable {
+    public var project: String
     public var environment: String
+    public var path: String
     public var entries: [HistoryEntry]
 }
 
-/// The operations that changed `environment`'s directory, newest first, from the commit log
+/// The operations that changed the environment's directory, newest first, from the commit log
 /// of the tip (first parents), at most `limit`.
-public func environmentHistory(_ environment: StableEnvironment, tree: TreeSnapshot, limit: Int = 50) throws -> HistoryAnswer {
-    HistoryAnswer(environment: environment.rawValue,
-                  entries: try tree.commitsChanging(environment.directory, limit: limit).map(HistoryEntry.init))
+public func environmentHistory(_ scope: EnvironmentScope, tree: TreeSnapshot, limit: Int = 50) throws -> HistoryAnswer {
+    HistoryAnswer(project: scope.project, environment: scope.environment.rawValue, path: scope.directory,
+                  entries: try tree.commitsChanging(scope.directory, limit: limit).map(HistoryEntry.init))
 }

@@ -37,6 +37,18 @@ public protocol GitOperation: Sendable {
     /// For logs and metrics: `deploy-preview`, `delete-preview`, ...
     var name: String { get }
     func plan(_ tree: TreeSnapshot, _ context: OperationContext) throws -> OperationPlan<Answer>
+    /// Whether the operation may run on a repository in the older layout (only the migration).
+    var runsOnOlderLayout: Bool { get }
+}
+
+extension GitOperation {
+    public var runsOnOlderLayout: Bool { false }
+
+    /// `plan`, refused on a tree in the older layout unless the operation is the migration.
+    func checkedPlan(_ tree: TreeSnapshot, _ context: OperationContext) throws -> OperationPlan<Answer> {
+        if !runsOnOlderLayout { try RepositoryLayout.requireCurrent(tree, command: name) }
+        return try plan(tree, context)
+    }
 }
 
 /// A subject line and trailers, in the form reviewers read in `git log`.

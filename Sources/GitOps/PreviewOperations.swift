@@ -8,7 +8,7 @@ import Templates
 public let defaultRequester = "manifestor"
 
 /// Renders `preview/task-<id>/` with the requested images of the task's project; the other
-/// services run what the project's staging runs (AiWorker's `staging/`), else their default. A re-deploy keeps the current expiry unless the new one moves it by at least
+/// services run what the project's staging runs (`staging/<project>/`), else their default. A re-deploy keeps the current expiry unless the new one moves it by at least
 /// an hour, so that a retried request is a true no-op.
 public struct DeployPreview: GitOperation {
     public var taskID: String
@@ -39,7 +39,7 @@ public struct DeployPreview: GitOperation {
 
     public func plan(_ tree: TreeSnapshot, _ context: OperationContext) throws -> OperationPlan<PreviewState> {
         let renderer = Renderer(catalog: try ProjectCatalogs.catalog(project, tree: tree, builtIn: context.catalog))
-        let staging = project == ProjectName.builtIn ? ManifestReader.images(files: try tree.files(under: "staging")) : [:]
+        let staging = ManifestReader.images(files: try tree.files(under: EnvironmentScope(.staging, project: project).directory))
         let directory = TaskID.directory(taskID)
         // The directory is read once: for the current expiry, and for what the commit changes.
         let existing = try tree.files(under: directory)

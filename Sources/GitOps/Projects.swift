@@ -19,6 +19,11 @@ public enum ProjectCatalogs {
         return try ProjectDocument.decode(text, source: ProjectName.file(project))
     }
 
+    /// 404 unless `project` is built in or registered at `tree`.
+    public static func requireRegistered(_ project: String, tree: TreeSnapshot) throws {
+        if project != ProjectName.builtIn { _ = try document(project, tree: tree) }
+    }
+
     /// Every registered project's name, in order.
     static func registered(tree: TreeSnapshot) throws -> [String] {
         try tree.entries("projects").filter { !$0.isTree && $0.name.hasSuffix(".yaml") }
@@ -68,7 +73,8 @@ public struct RegisterProject: GitOperation {
     }
 }
 
-/// Removes a project's catalog; refused (409) while a preview of the project exists.
+/// Removes a project's catalog; refused (409) while a preview, `staging/<project>/` or
+/// `production/<project>/` of the project exists.
 public struct DeleteProject: GitOperation {
     public var project: String
     public var requestedBy: String
@@ -89,6 +95,12 @@ public struct DeleteProject: GitOperation {
         guard users.isEmpty else {
             let listed = users.prefix(5).joined(separator: ", ") + (users.count > 5 ? ", …" : "")
             throw ConflictError(code: "project_in_use", message: "project: \(project) still has \(users.count) preview\(users.count == 1 ? "" : "s") (\(listed)); delete them first")
+        }
+        for environment in StableEnvironment.allCases {
+            let directory = EnvironmentScope(environment, project: project).directory
+            guard try tree.treeID(directory) == nil else {
+                throw ConflictError(code: "project_in_use", message: "project: \(project) still has \(directory)/; an environment's directory is removed by hand, through review")
+            }
         }
         return OperationPlan(
             changes: [.delete(path: ProjectName.file(project))],

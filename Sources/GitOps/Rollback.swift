@@ -4,8 +4,8 @@ import GitWire
 import KubeModel
 import Templates
 
-/// A new commit whose `staging/` or `production/` is, byte for byte, that environment's content
-/// after an earlier commit. Nothing is rewritten: the history keeps every commit.
+/// A new commit whose `staging/<project>/` or `production/<project>/` is, byte for byte, that
+/// environment's content after an earlier commit. Nothing is rewritten: the history keeps every commit.
 ///
 /// - `previous`: the content before the last commit that changed the environment.
 /// - a commit id (7 to 40 hex digits, on the branch's history): the content right after it;
@@ -34,20 +34,24 @@ public struct Rollback: GitOperation {
         }
     }
 
-    public var environment: StableEnvironment
+    public var scope: EnvironmentScope
     public var target: Target
     public var requestedBy: String
 
-    public init(environment: StableEnvironment, target: Target, requestedBy: String = defaultRequester) {
-        self.environment = environment; self.target = target; self.requestedBy = requestedBy
+    public init(environment: StableEnvironment, target: Target, requestedBy: String = defaultRequester,
+                project: String = ProjectName.builtIn) {
+        scope = EnvironmentScope(environment, project: project); self.target = target; self.requestedBy = requestedBy
     }
 
     public var name: String { "rollback" }
 
-    public func validate() throws { try validateRequester(requestedBy) }
+    public func validate() throws {
+        try ProjectName.validate(scope.project)
+        try validateRequester(requestedBy)
+    }
 
     public func plan(_ tree: TreeSnapshot, _ context: OperationContext) throws -> OperationPlan<EnvironmentUpdate> {
-        let directory = environment.directory
+        let directory = scope.directory
         let restorePoint: ObjectID
         let reason: String
         switch target {
@@ -62,7 +66,7 @@ public struct Rollback: GitOperation {
             let parentTree = try named.parents.first.flatMap { try tree.repository.treeID(commit: $0, path: directory) }
             guard try tree.repository.treeID(commit: named.id, path: directory) != parentTree else {
                 throw unprocessable("rollback_target_untouched",
-                                    "commit \(named.id.short) (\(named.subject)) did not change \(directory)/; name one that did (see: manifestor history \(directory))")
+                                    "commit \(named.id.short) (\(named.subject)) did not change \(directory)/; name one that did (see: \(scope.historyCommand))")
             }
             restorePoint = named.id
             reason = "restores \(directory)/ as \(named.id.short) \(YAMLEmitter.quoted(named.subject)) left it"
@@ -79,11 +83,11 @@ public struct Rollback: GitOperation {
             subject: "rollback(\(directory)): to \(restorePoint.short)\(target == .previous ? " (previous)" : "")",
             body: "Rollback \(reason).",
             trailers: [("Rollback-To", restorePoint.hex)]
-                + environmentTrailers(operation: name, requestedBy: requestedBy, images: after.images, changes: changes))
+                + environmentTrailers(operation: name, project: scope.project, requestedBy: requestedBy, images: after.images, changes: changes))
         return OperationPlan(
             changes: try tree.syncChanges(directory: directory, toData: restored),
             message: message,
-            answer: EnvironmentUpdate(environment: environment, images: after.images, tags: after.tags, changes: changes,
+            answer: EnvironmentUpdate(scope: scope, images: after.images, tags: after.tags, changes: changes,
                                       restoredFrom: restorePoint))
     }
 

@@ -26,4 +26,11 @@ public final class ManifestorService: Sendable {
     }
 
     public func catalog() throws -> Catalog { try loadCatalog() }
+
+    /// The catalog of `project`: the built-in one, or the registered one at the remote's tip
+    /// (404 when there is none).
+    func catalog(of project: String) async throws -> Catalog {
+        let builtIn = try catalog()
+        return project == ProjectName.builtIn ? builtIn : try await committer.catalog(of: project, builtIn: builtIn)
+    }
 }

@@ -14,8 +14,13 @@ info:
   version: 0.1.0
   description: |
     Renders Kubernetes manifests for AiWorker's preview, staging and production environments and
-    commits them to the aiworker-gitops repository. Every write is one commit; concurrent writes
-    are batched into one push. Roles: reader < deployer < release-manager.
+    commits them to the aiworker-gitops repository, for AiWorker itself (the built-in project
+    aiworker) and every registered project: previews under preview/task-<id>/, staging/<project>/
+    and production/<project>/. Routes under /api/projects/{project}/ work on one project; the
+    older /api/environments/... and /api/promote work on aiworker. Every write is one commit;
+    concurrent writes are batched into one push. A write on a repository still in the older
+    layout (AiWorker's files directly in staging/) is a 409 older_layout until `manifestor
+    migrate` has run. Roles: reader < deployer < release-manager.
 servers:
   - url: http://127.0.0.1:8080
 security:
@@ -47,6 +52,7 @@ paths:
         '400': {$ref: '#/components/responses/Error'}
         '401': {$ref: '#/components/responses/Error'}
         '403': {$ref: '#/components/responses/Error'}
+        '409': {$ref: '#/components/responses/Error'}
         '404': {$ref: '#/components/responses/Error'}
         '413': {$ref: '#/components/responses/Error'}
         '422': {$ref: '#/components/responses/Error'}
@@ -82,6 +88,7 @@ paths:
         '400': {$ref: '#/components/responses/Error'}
         '401': {$ref: '#/components/responses/Error'}
         '403': {$ref: '#/components/responses/Error'}
+        '409': {$ref: '#/components/responses/Error'}
         '404': {$ref: '#/components/responses/Error'}
         '503': {$ref: '#/components/responses/Unavailable'}
   /api/previews:
@@ -161,6 +168,7 @@ paths:
         '400': {$ref: '#/components/responses/Error'}
         '401': {$ref: '#/components/responses/Error'}
         '403': {$ref: '#/components/responses/Error'}
+        '409': {$ref: '#/components/responses/Error'}
         '413': {$ref: '#/components/responses/Error'}
         '422': {$ref: '#/components/responses/Error'}
         '503': {$ref: '#/components/responses/Unavailable'}
@@ -201,7 +209,7 @@ paths:
   /api/environments/staging/deploy:
     post:
       operationId: deployStaging
-      summary: Re-render staging/ with the given images (deployer)
+      summary: Re-render staging/aiworker/ with the given images (deployer)
       description: |
         Services not named keep what staging runs. When a registry is configured, tags are pinned
         to digests before anything is queued (the tag stays in the aiworker.dev/image-tag
@@ -226,6 +234,7 @@ paths:
         '400': {$ref: '#/components/responses/Error'}
         '401': {$ref: '#/components/responses/Error'}
         '403': {$ref: '#/components/responses/Error'}
+        '409': {$ref: '#/components/responses/Error'}
         '413': {$ref: '#/components/responses/Error'}
         '422': {$ref: '#/components/responses/Error'}
         '503': {$ref: '#/components/responses/Unavailable'}
@@ -234,6 +243,7 @@ paths:
       operationId: promote
       summary: Promote what one environment runs to the next (release-manager)
       description: |
+        For the aiworker project (the same as /api/projects/aiworker/promote):
         staging → production, or preview/task-<id> → staging. The target gets exactly the images
         (digests) the source runs; production refuses tags unless allowTag. With review, the commit
         goes to a new branch promote/<to>/<short-id> created from main's tip, and main is untouched.
@@ -256,6 +266,7 @@ paths:
         '400': {$ref: '#/components/responses/Error'}
         '401': {$ref: '#/components/responses/Error'}
         '403': {$ref: '#/components/responses/Error'}
+        '409': {$ref: '#/components/responses/Error'}
         '404': {$ref: '#/components/responses/Error'}
         '413': {$ref: '#/components/responses/Error'}
         '422': {$ref: '#/components/responses/Error'}
@@ -263,7 +274,7 @@ paths:
   /api/environments/{env}/rollback:
     post:
       operationId: rollback
-      summary: A new commit restoring an environment's earlier state (release-manager)
+      summary: A new commit restoring an earlier state of aiworker's environment (release-manager)
       description: |
         to: previous restores the content before the last commit that changed the environment; a
         commit id restores the content right after that commit, which must have changed it (422
@@ -289,6 +300,7 @@ paths:
         '400': {$ref: '#/components/responses/Error'}
         '401': {$ref: '#/components/responses/Error'}
         '403': {$ref: '#/components/responses/Error'}
+        '409': {$ref: '#/components/responses/Error'}
         '404': {$ref: '#/components/responses/Error'}
         '413': {$ref: '#/components/responses/Error'}
         '422': {$ref: '#/components/responses/Error'}
@@ -315,6 +327,152 @@ paths:
       operationId: getHistory
       summary: Past operations on an environment, newest first (reader)
       parameters:
+        - $ref: '#/components/parameters/Environment'
+        - name: limit
+          in: query
+          required: false
+          description: At most this many entries (default 50).
+          schema: {type: integer, minimum: 1, maximum: 1000}
+      responses:
+        '200':
+          description: The history.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/History'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /api/projects/{project}/environments/staging/deploy:
+    post:
+      operationId: deployStagingOfProject
+      summary: Re-render staging/<project>/ with the given images (deployer)
+      description: |
+        Services not named keep what staging runs. When a registry is configured, tags are pinned
+        to digests before anything is queued (the tag stays in the aiworker.dev/image-tag
+        annotation): a tag the registry doesn't have is a 422 naming the image, a registry that
+        can't be reached a 503; neither commits anything.
+      parameters:
+        - $ref: '#/components/parameters/Project'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/ProjectDeployEnvironmentRequest'}
+      responses:
+        '200':
+          description: Nothing changed.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/EnvironmentAnswer'}
+        '201':
+          description: A commit was made and pushed.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/EnvironmentAnswer'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
+        '409': {$ref: '#/components/responses/Error'}
+        '413': {$ref: '#/components/responses/Error'}
+        '422': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /api/projects/{project}/promote:
+    post:
+      operationId: promoteOfProject
+      summary: Promote what one environment runs to the next (release-manager)
+      description: |
+        staging/<project> → production/<project>, or a preview of the project → staging/<project>
+        (a preview of another project is a 422). The target gets exactly the images (digests) the
+        source runs; production refuses tags unless allowTag. With review, the commit goes to a new
+        branch promote/<project>/<to>/<short-id> created from main's tip, and main is untouched.
+      parameters:
+        - $ref: '#/components/parameters/Project'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/ProjectPromoteRequest'}
+      responses:
+        '200':
+          description: Nothing differed, or the review branch was pushed.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/PromoteAnswer'}
+        '201':
+          description: A commit was made and pushed.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/PromoteAnswer'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '409': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
+        '413': {$ref: '#/components/responses/Error'}
+        '422': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /api/projects/{project}/environments/{env}/rollback:
+    post:
+      operationId: rollbackOfProject
+      summary: A new commit restoring an environment's earlier state (release-manager)
+      description: |
+        to: previous restores the content before the last commit that changed the environment; a
+        commit id restores the content right after that commit, which must have changed it (422
+        otherwise, 404 for a commit not on the branch). Files are copied byte for byte.
+      parameters:
+        - $ref: '#/components/parameters/Project'
+        - $ref: '#/components/parameters/Environment'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/RollbackRequest'}
+      responses:
+        '200':
+          description: Nothing changed.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/EnvironmentAnswer'}
+        '201':
+          description: A commit was made and pushed.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/EnvironmentAnswer'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '409': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
+        '413': {$ref: '#/components/responses/Error'}
+        '422': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /api/projects/{project}/environments/{env}:
+    get:
+      operationId: getEnvironmentOfProject
+      summary: The images an environment runs and its last commit (reader)
+      parameters:
+        - $ref: '#/components/parameters/Project'
+        - $ref: '#/components/parameters/Environment'
+      responses:
+        '200':
+          description: The environment.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/EnvironmentAnswer'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /api/projects/{project}/environments/{env}/history:
+    get:
+      operationId: getHistoryOfProject
+      summary: Past operations on an environment, newest first (reader)
+      parameters:
+        - $ref: '#/components/parameters/Project'
         - $ref: '#/components/parameters/Environment'
         - name: limit
           in: query
@@ -472,6 +630,36 @@ components:
       required: [images]
       properties:
         images: {$ref: '#/components/schemas/ImagesRequest'}
+        requestedBy: {$ref: '#/components/schemas/Requester'}
+    ProjectDeployEnvironmentRequest:
+      type: object
+      additionalProperties: false
+      required: [images]
+      properties:
+        images: {$ref: '#/components/schemas/ProjectImagesRequest'}
+        requestedBy: {$ref: '#/components/schemas/Requester'}
+    ProjectPromoteRequest:
+      type: object
+      additionalProperties: false
+      required: [from, to]
+      properties:
+        from:
+          type: string
+          description: staging, or preview/task-<id> of a preview of the project
+          pattern: '^(staging|preview/task-[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?)$'
+        to:
+          type: string
+          enum: [staging, production]
+        services:
+          type: array
+          description: Only these services of the project; the others keep what the target runs.
+          items:
+            type: string
+            pattern: '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$'
+        review: {type: boolean}
+        allowTag:
+          type: boolean
+          description: Let production take images named by tag instead of digest.
         requestedBy: {$ref: '#/components/schemas/Requester'}
     PromoteRequest:
       type: object
@@ -641,9 +829,13 @@ components:
         changed: {type: boolean}
     EnvironmentAnswer:
       type: object
-      required: [environment, images, tags]
+      required: [project, environment, path, images, tags]
       properties:
+        project: {type: string}
         environment: {type: string}
+        path:
+          type: string
+          description: staging/<project> or production/<project>.
         commit:
           type: [string, 'null']
           description: The commit made (the tip when nothing changed); for a read, the last commit that touched the environment.
@@ -670,8 +862,9 @@ components:
         to: {type: [string, 'null']}
     PromoteAnswer:
       type: object
-      required: [changes]
+      required: [project, changes]
       properties:
+        project: {type: string}
         from: {type: string}
         to: {type: string}
         commit: {type: [string, 'null']}
@@ -684,9 +877,11 @@ components:
         tags: {$ref: '#/components/schemas/Images'}
     History:
       type: object
-      required: [environment, entries]
+      required: [project, environment, path, entries]
       properties:
+        project: {type: string}
         environment: {type: string}
+        path: {type: string}
         entries:
           type: array
           items:

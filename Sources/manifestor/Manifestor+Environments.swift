@@ -10,6 +10,18 @@ struct RequesterOption: ParsableArguments {
     var requestedBy: String = ProcessInfo.processInfo.environment["USER"] ?? defaultRequester
 }
 
+/// `--project`, on every command that works on a project's environments.
+struct ProjectOption: ParsableArguments {
+    @Option(help: "The project (default: aiworker, the built-in one).")
+    var project: String = ProjectName.builtIn
+
+    /// The project's catalog: the built-in one, or the registered one at the remote's tip.
+    func catalog(_ committer: Committer, builtIn: Catalog) async throws -> Catalog {
+        try ProjectName.validate(project)
+        return project == ProjectName.builtIn ? builtIn : try await committer.catalog(of: project, builtIn: builtIn)
+    }
+}
+
 extension RepositoryOptions {
     /// Prints `value` as the JSON the HTTP API answers.
     func printJSON<J: Encodable>(_ value: J) throws {
@@ -20,13 +32,14 @@ extension RepositoryOptions {
 extension Manifestor {
     struct Deploy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Re-render staging/ with the given images and push; other services keep what staging runs.",
+            abstract: "Re-render staging/<project>/ with the given images and push; other services keep what staging runs.",
             discussion: "With a registry in the config, tags are pinned to digests first (the tag is kept in the aiworker.dev/image-tag annotation). Production is changed only by 'manifestor promote'.")
 
         @Argument(help: "The environment: staging.")
         var environment: String
 
         @OptionGroup var images: ImageOptions
+        @OptionGroup var project: ProjectOption
         @OptionGroup var requester: RequesterOption
         @OptionGroup var options: RepositoryOptions
 
@@ -39,11 +52,12 @@ extension Manifestor {
                 throw InputError(code: "invalid_environment", field: "ENV",
                                  rule: "must be staging (previews: manifestor deploy-preview), not \(YAMLEmitter.quoted(environment))")
             }
-            let (config, catalog) = try options.load()
-            var operation = GitOps.DeployStaging(images: try images.parsed(), requestedBy: requester.requestedBy)
-            try operation.validate(catalog)
+            let (config, builtIn) = try options.load()
+            let committer = options.committer(config, builtIn)
+            var operation = GitOps.DeployStaging(images: try images.parsed(), requestedBy: requester.requestedBy, project: project.project)
+            try operation.validate(try await project.catalog(committer, builtIn: builtIn))
             try await operation.pinImages(with: config.makeRegistryClient())
-            let outcome = try await options.committer(config, catalog).submit(operation)
+            let outcome = try await committer.submit(operation)
             try options.report(outcome, json: EnvironmentAnswer(outcome))
         }
     }
@@ -68,21 +82,25 @@ extension Manifestor {
         @Flag(help: "Let production take images named by tag instead of digest.")
         var allowTag = false
 
+        @OptionGroup var project: ProjectOption
         @OptionGroup var requester: RequesterOption
         @OptionGroup var options: RepositoryOptions
 
         func run() async throws {
-            let operation = try GitOps.Promote(from: from, to: to, services: services, allowTag: allowTag, requestedBy: requester.requestedBy)
+            let operation = try GitOps.Promote(from: from, to: to, services: services, allowTag: allowTag, requestedBy: requester.requestedBy,
+                                               project: project.project)
             let (config, catalog) = try options.load()
-            try operation.validate(catalog)
             let committer = options.committer(config, catalog)
+            try operation.validate(try await project.catalog(committer, builtIn: catalog))
             guard review else {
                 let outcome = try await committer.submit(operation)
                 try options.report(outcome, json: PromotionAnswer(outcome, branch: nil))
                 return
             }
-            let target = operation.to
-            let reviewed = try await committer.submitForReview(operation, catalog: catalog) { reviewBranchName(target: target, commit: $0) }
+            let (target, name) = (operation.to, project.project)
+            let reviewed = try await committer.submitForReview(operation, catalog: catalog) {
+                reviewBranchName(target: target, project: name, commit: $0)
+            }
             try options.report(reviewed.outcome, json: PromotionAnswer(reviewed.outcome, branch: reviewed.branch))
             if !options.json, let branch = reviewed.branch {
                 printLine("branch \(branch)")
@@ -93,7 +111,7 @@ extension Manifestor {
     struct RollbackCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rollback",
-            abstract: "Make a new commit whose ENV/ is what it was: before its last change (--to previous) or right after COMMIT.")
+            abstract: "Make a new commit whose ENV/<project>/ is what it was: before its last change (--to previous) or right after COMMIT.")
 
         @Argument(help: "staging or production.")
         var environment: String
@@ -101,22 +119,25 @@ extension Manifestor {
         @Option(help: ArgumentHelp("previous, or a commit that changed ENV (7 to 40 hex digits).", valueName: "previous|COMMIT"))
         var to: String
 
+        @OptionGroup var project: ProjectOption
         @OptionGroup var requester: RequesterOption
         @OptionGroup var options: RepositoryOptions
 
         func run() async throws {
             let operation = GitOps.Rollback(environment: try StableEnvironment.named(environment), target: try GitOps.Rollback.Target.named(to),
-                                            requestedBy: requester.requestedBy)
+                                            requestedBy: requester.requestedBy, project: project.project)
             try operation.validate()
             let (config, catalog) = try options.load()
-            let outcome = try await options.committer(config, catalog).submit(operation)
+            let committer = options.committer(config, catalog)
+            _ = try await project.catalog(committer, builtIn: catalog)
+            let outcome = try await committer.submit(operation)
             try options.report(outcome, json: EnvironmentAnswer(outcome))
         }
     }
 
     struct History: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the operations that changed ENV/, newest first: commit, date, operation, requester, author, subject, images.")
+            abstract: "List the operations that changed ENV/<project>/, newest first: commit, date, operation, requester, author, subject, images.")
 
         @Argument(help: "staging or production.")
         var environment: String
@@ -124,6 +145,7 @@ extension Manifestor {
         @Option(help: "At most this many entries.")
         var limit: Int = 50
 
+        @OptionGroup var project: ProjectOption
         @OptionGroup var options: RepositoryOptions
 
         func validate() throws {
@@ -131,11 +153,13 @@ extension Manifestor {
         }
 
         func run() async throws {
-            let environment = try StableEnvironment.named(self.environment)
+            try ProjectName.validate(project.project)
+            let scope = EnvironmentScope(try StableEnvironment.named(self.environment), project: project.project)
             let (config, catalog) = try options.load()
             let limit = self.limit
             let answer = try await options.committer(config, catalog).read(refresh: true) { tree in
-                try environmentHistory(environment, tree: tree, limit: limit)
+                try ProjectCatalogs.requireRegistered(scope.project, tree: tree)
+                return try environmentHistory(scope, tree: tree, limit: limit)
             }
             if options.json { return try options.printJSON(answer) }
             for entry in answer.entries {
@@ -153,6 +177,9 @@ extension Manifestor {
         @Option(help: ArgumentHelp("Compare expiries with this moment instead of the clock (RFC 3339).", valueName: "RFC3339"))
         var now: String?
 
+        @Option(help: "Only the previews of this project (default: every project's).")
+        var project: String?
+
         @OptionGroup var requester: RequesterOption
         @OptionGroup var options: RepositoryOptions
 
@@ -164,9 +191,28 @@ extension Manifestor {
                 }
                 moment = parsed
             }
+            let operation = ExpirePreviews(now: moment, requestedBy: requester.requestedBy, project: project)
+            try operation.validate()
             let (config, catalog) = try options.load()
-            let outcome = try await options.committer(config, catalog).submit(ExpirePreviews(now: moment, requestedBy: requester.requestedBy))
+            let outcome = try await options.committer(config, catalog).submit(operation)
             try options.report(outcome, json: ExpiryAnswer(outcome))
+        }
+    }
+
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a repository in the older layout (AiWorker's files directly in staging/ and production/) to staging/<project>/ and production/<project>/, in one commit.",
+            discussion: "AiWorker's environments are re-rendered with the images and tags they ran into staging/aiworker/ and production/aiworker/ (namespaces aiworker-staging and aiworker-production). A repository already in the current layout is left unchanged. Every other write refuses the older layout until this has run.")
+
+        @OptionGroup var requester: RequesterOption
+        @OptionGroup var options: RepositoryOptions
+
+        func run() async throws {
+            let operation = MigrateLayout(requestedBy: requester.requestedBy)
+            try operation.validate()
+            let (config, catalog) = try options.load()
+            let outcome = try await options.committer(config, catalog).submit(operation)
+            try options.report(outcome, json: MigrationAnswer(outcome))
         }
     }
 }

@@ -64,8 +64,7 @@ extension Manifestor {
         @Option(help: "Time to live, e.g. 7d (default: the catalog's).")
         var ttl: String?
 
-        @Option(help: "The project whose services the preview runs (default: aiworker).")
-        var project: String = ProjectName.builtIn
+        @OptionGroup var project: ProjectOption
 
         @OptionGroup var requester: RequesterOption
 
@@ -74,9 +73,9 @@ extension Manifestor {
         func run() async throws {
             let (config, builtIn) = try options.load()
             let committer = options.committer(config, builtIn)
-            let catalog = project == ProjectName.builtIn ? builtIn : try await committer.catalog(of: project, builtIn: builtIn)
+            let catalog = try await project.catalog(committer, builtIn: builtIn)
             var operation = GitOps.DeployPreview(taskID: id, images: try images.parsed(), ttl: ttl, requestedBy: requester.requestedBy,
-                                                 project: project)
+                                                 project: project.project)
             try operation.validate(catalog)
             try await operation.pinImages(with: config.makeRegistryClient())
             let outcome = try await committer.submit(operation)

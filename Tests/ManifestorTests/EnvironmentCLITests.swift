@@ -42,7 +42,7 @@ struct EnvironmentCLITests {
         #expect(result.status == 0, "\(result.stderr)")
         var commit = try #require(firstLineCommit(result.stdout), "\(result.stdout)")
         #expect(try world.tip()?.hasPrefix(commit) == true)
-        #expect(result.stdout.hasPrefix("\(commit) deploy(staging): backend@sha256:\(backend.digest.dropFirst(7).prefix(7))"))
+        #expect(result.stdout.hasPrefix("\(commit) deploy(staging/aiworker): backend@sha256:\(backend.digest.dropFirst(7).prefix(7))"))
         #expect(CommitMessage.trailers(of: try world.message()).contains { $0 == ("Requested-By", "carol") })
 
         // The same again: unchanged, exit 0.
@@ -57,7 +57,7 @@ struct EnvironmentCLITests {
         let reviewCommit = try #require(firstLineCommit(result.stdout), "\(result.stdout)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 2)
-        #expect(lines[0].hasPrefix("\(reviewCommit) promote(staging→production): "))
+        #expect(lines[0].hasPrefix("\(reviewCommit) promote(staging/aiworker→production/aiworker): "))
         #expect(lines[1] == "branch promote/production/\(reviewCommit)")
         #expect(try world.tip() == mainBefore)
         #expect(try world.tip("refs/heads/promote/production/\(reviewCommit)")?.hasPrefix(reviewCommit) == true)
@@ -68,10 +68,10 @@ struct EnvironmentCLITests {
         let promoted = try JSONDecoder().decode(PromotionAnswer.self, from: Data(result.stdout.utf8))
         let promotedTip = try world.tip()
         #expect(promoted.changed && promoted.branch == nil && promoted.commit == promotedTip)
-        #expect(try world.deploymentImages("main", "production") == [
+        #expect(try world.deploymentImages("main", "production/aiworker") == [
             "backend": world.pinned("backend", backend.digest), "frontend": world.pinned("frontend", frontend.digest),
         ])
-        #expect(try world.treeID("main", "production") == (try world.treeID("refs/heads/promote/production/\(reviewCommit)", "production")))
+        #expect(try world.treeID("main", "production/aiworker") == (try world.treeID("refs/heads/promote/production/\(reviewCommit)", "production/aiworker")))
         result = try EnvironmentCLI.run(world, ["promote", "staging", "production"])
         #expect(result.stdout == "unchanged \(promoted.commit!.prefix(12))\n")
 
@@ -80,26 +80,26 @@ struct EnvironmentCLITests {
         #expect(try EnvironmentCLI.run(world, ["deploy", "staging", "--image", "backend=\(backend2.ref)"]).status == 0)
         result = try EnvironmentCLI.run(world, ["promote", "staging", "production", "--service", "backend"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("promote(staging→production): backend@sha256:\(backend2.digest.dropFirst(7).prefix(7))\n"))
+        #expect(result.stdout.contains("promote(staging/aiworker→production/aiworker): backend@sha256:\(backend2.digest.dropFirst(7).prefix(7))\n"))
         let beforeRollback = try world.commits()
 
         result = try EnvironmentCLI.run(world, ["rollback", "production", "--to", "previous"])
         #expect(result.status == 0, "\(result.stderr)")
         commit = try #require(firstLineCommit(result.stdout), "\(result.stdout)")
-        #expect(result.stdout.hasPrefix("\(commit) rollback(production): to "))
-        #expect(try world.treeID("main", "production") == (try world.treeID(promoted.commit!, "production")))
+        #expect(result.stdout.hasPrefix("\(commit) rollback(production/aiworker): to "))
+        #expect(try world.treeID("main", "production/aiworker") == (try world.treeID(promoted.commit!, "production/aiworker")))
         #expect(try world.commits().dropFirst().elementsEqual(beforeRollback))
 
         // history: newest first, one line per operation, then its images.
         result = try EnvironmentCLI.run(world, ["history", "production"])
         #expect(result.status == 0, "\(result.stderr)")
         let operations = result.stdout.split(separator: "\n").filter { !$0.hasPrefix(" ") }
-        #expect(operations.count == 4, "\(result.stdout)")
+        #expect(operations.count == 3, "\(result.stdout)")
         #expect(operations.first?.hasPrefix("\(commit) ") == true)
-        #expect(operations.first?.contains(" rollback carol (Manifestor <manifestor@aiworker.dev>) rollback(production)") == true, "\(result.stdout)")
+        #expect(operations.first?.contains(" rollback carol (Manifestor <manifestor@aiworker.dev>) rollback(production/aiworker)") == true, "\(result.stdout)")
         result = try EnvironmentCLI.run(world, ["history", "production", "--json"])
         let history = try JSONDecoder().decode(HistoryAnswer.self, from: Data(result.stdout.utf8))
-        #expect(history.entries.map(\.operation) == ["rollback", "promote", "promote", "init"])
+        #expect(history.entries.map(\.operation) == ["rollback", "promote", "promote"])
         #expect(history.entries[1].images.contains("backend=\(world.pinned("backend", backend2.digest))"))
     }
 
@@ -116,7 +116,7 @@ struct EnvironmentCLITests {
             (["deploy", "staging", "--image", "nope=x/y:1"], 1, "images.nope"),
             (["rollback", "qa", "--to", "previous"], 1, "staging or production"),
             (["history", "preview"], 1, "staging or production"),
-            (["rollback", "production", "--to", stagingOnly], 1, "did not change production/"),
+            (["rollback", "production", "--to", stagingOnly], 1, "did not change production/aiworker/"),
             (["rollback", "production", "--to", String(repeating: "a", count: 40)], 1, "no commit"),
             (["rollback", "production", "--to", "previous"], 1, "no earlier state"),
             (["promote", "production", "staging"], 1, "staging or preview/task-<id>"),

@@ -194,8 +194,8 @@ struct EnvironmentTests {
             let staged = try deploy.decode(EnvironmentAnswer.self)
             #expect(staged.images == ["backend": world.pinned("backend", backend.digest), "frontend": world.pinned("frontend", frontend.digest)])
             #expect(staged.tags == ["backend": "v1", "frontend": "v1"])
-            #expect(try world.show("main", "staging/deployment-backend.yaml").contains("aiworker.dev/image-tag: v1"))
-            #expect(try world.message().hasPrefix("deploy(staging): backend@sha256:\(backend.digest.dropFirst(7).prefix(7))"))
+            #expect(try world.show("main", "staging/aiworker/deployment-backend.yaml").contains("aiworker.dev/image-tag: v1"))
+            #expect(try world.message().hasPrefix("deploy(staging/aiworker): backend@sha256:\(backend.digest.dropFirst(7).prefix(7))"))
 
             // A deployer may not promote.
             let forbidden = try await APICall.send(client, .post, "/api/promote", token: tokens.deployer, json: #"{"from": "staging", "to": "production"}"#)
@@ -210,17 +210,17 @@ struct EnvironmentTests {
             #expect(answer.changes.map(\.service) == ["backend", "frontend"])
             #expect(answer.changes.allSatisfy { $0.from == nil })
 
-            let production = try world.deploymentImages("main", "production")
+            let production = try world.deploymentImages("main", "production/aiworker")
             #expect(production.keys.sorted() == ["backend", "frontend"])
             let digests = ["backend": backend.digest, "frontend": frontend.digest]
             for (service, image) in production {
                 #expect(image == world.pinned(service, digests[service]!), "\(service): \(image)")
                 #expect(image.hasSuffix("@\(digests[service]!)"))
             }
-            #expect(try world.show("main", "production/deployment-frontend.yaml").contains("aiworker.dev/image-tag: v1"))
+            #expect(try world.show("main", "production/aiworker/deployment-frontend.yaml").contains("aiworker.dev/image-tag: v1"))
 
             let message = try world.message()
-            #expect(message.hasPrefix("promote(staging→production): backend@sha256:\(backend.digest.dropFirst(7).prefix(7)), frontend@sha256:"))
+            #expect(message.hasPrefix("promote(staging/aiworker→production/aiworker): backend@sha256:\(backend.digest.dropFirst(7).prefix(7)), frontend@sha256:"))
             let trailers = CommitMessage.trailers(of: message)
             #expect(trailers.filter { $0.0 == "Operation" }.map(\.1) == ["promote"])
             #expect(trailers.filter { $0.0 == "Requested-By" }.map(\.1) == ["release"])
@@ -245,7 +245,7 @@ struct EnvironmentTests {
             #expect(env.images == production)
             #expect(env.tags == ["backend": "v1", "frontend": "v1"])
             #expect(env.commit == answer.commit)
-            #expect(env.subject?.hasPrefix("promote(staging→production)") == true)
+            #expect(env.subject?.hasPrefix("promote(staging/aiworker→production/aiworker)") == true)
         }
     }
 
@@ -258,10 +258,10 @@ struct EnvironmentTests {
         let outcome = try await world.committer().submit(try Promote(from: "staging", to: "production", services: ["backend"]))
         #expect(outcome.changed)
         #expect(outcome.answer.changes.map(\.service) == ["backend"])
-        #expect(try world.deploymentImages("main", "production") == [
+        #expect(try world.deploymentImages("main", "production/aiworker") == [
             "backend": world.pinned("backend", v2["backend"]!), "frontend": world.pinned("frontend", v1["frontend"]!),
         ])
-        #expect(outcome.subject == "promote(staging→production): backend@sha256:\(v2["backend"]!.dropFirst(7).prefix(7))")
+        #expect(outcome.subject == "promote(staging/aiworker→production/aiworker): backend@sha256:\(v2["backend"]!.dropFirst(7).prefix(7))")
     }
 
     // MARK: 2. Review branches
@@ -291,20 +291,20 @@ struct EnvironmentTests {
             #expect(try world.tip("refs/heads/\(branch)") == commit)
             #expect(try world.gitOut(["rev-parse", "\(commit)^"]) == mainBefore)
             #expect(try world.git.pushCount(repo: EnvironmentWorld.repo) == pushesBefore + 1)
-            #expect(try world.deploymentImages(commit, "production")["backend"] == world.pinned("backend", v2["backend"]!))
+            #expect(try world.deploymentImages(commit, "production/aiworker")["backend"] == world.pinned("backend", v2["backend"]!))
 
             // Merge it as a reviewer would: a fast-forward.
             let clone = world.dir.appendingPathComponent("review-clone")
             try world.git.clone(world.git.repoURL(EnvironmentWorld.repo), into: clone)
             try world.git.git(["merge", "--ff-only", "--quiet", "origin/\(branch)"], cwd: clone)
-            let merged = try world.git.git(["rev-parse", "HEAD:production"], cwd: clone).trimmingCharacters(in: .whitespacesAndNewlines)
+            let merged = try world.git.git(["rev-parse", "HEAD:production/aiworker"], cwd: clone).trimmingCharacters(in: .whitespacesAndNewlines)
 
             // The same promotion, direct.
             let direct = try await APICall.send(client, .post, "/api/promote", token: tokens.releaseManager,
                                                 json: #"{"from": "staging", "to": "production"}"#)
             #expect(direct.status == .created, "\(direct.text)")
-            #expect(try world.treeID("main", "production") == merged)
-            #expect(try world.treeID("main", "production") == (try world.treeID(commit, "production")))
+            #expect(try world.treeID("main", "production/aiworker") == merged)
+            #expect(try world.treeID("main", "production/aiworker") == (try world.treeID(commit, "production/aiworker")))
         }
     }
 
@@ -320,7 +320,7 @@ struct EnvironmentTests {
         let second = try await world.committer().submit(try Promote(from: "staging", to: "production"))
         let secondCommit = try #require(second.commit).hex
         let history = try world.commits()
-        #expect(try world.treeID(firstCommit, "production") != (try world.treeID(secondCommit, "production")))
+        #expect(try world.treeID(firstCommit, "production/aiworker") != (try world.treeID(secondCommit, "production/aiworker")))
 
         try await world.withServer { client, tokens in
             let forbidden = try await APICall.send(client, .post, "/api/environments/production/rollback", token: tokens.deployer,
@@ -336,15 +336,15 @@ struct EnvironmentTests {
             #expect(try world.tip() == rollback)
 
             // Byte for byte: the same tree, hence the same blobs; and no file differs.
-            #expect(try world.treeID(rollback, "production") == (try world.treeID(firstCommit, "production")))
-            #expect(try world.gitOut(["diff", "--stat", firstCommit, rollback, "--", "production"]).isEmpty)
-            for name in try world.files(firstCommit, "production") {
-                #expect(try world.show(rollback, "production/\(name)") == (try world.show(firstCommit, "production/\(name)")))
+            #expect(try world.treeID(rollback, "production/aiworker") == (try world.treeID(firstCommit, "production/aiworker")))
+            #expect(try world.gitOut(["diff", "--stat", firstCommit, rollback, "--", "production/aiworker"]).isEmpty)
+            for name in try world.files(firstCommit, "production/aiworker") {
+                #expect(try world.show(rollback, "production/aiworker/\(name)") == (try world.show(firstCommit, "production/aiworker/\(name)")))
             }
             // Nothing rewritten: one commit more, on top of everything there was.
             #expect(try world.commits() == [rollback] + history)
             let message = try world.message()
-            #expect(message.hasPrefix("rollback(production): to \(history[1].prefix(12)) (previous)"))
+            #expect(message.hasPrefix("rollback(production/aiworker): to \(history[1].prefix(12)) (previous)"))
             let trailers = CommitMessage.trailers(of: message)
             #expect(trailers.contains { $0 == ("Operation", "rollback") })
             #expect(trailers.contains { $0 == ("Requested-By", "release") })
@@ -366,9 +366,9 @@ struct EnvironmentTests {
         let outcome = try await world.committer().submit(Rollback(environment: .production, target: try .named(String(first.prefix(12)))))
         #expect(outcome.changed)
         #expect(outcome.answer.restoredFrom?.hex == first)
-        #expect(try world.treeID("main", "production") == (try world.treeID(first, "production")))
+        #expect(try world.treeID("main", "production/aiworker") == (try world.treeID(first, "production/aiworker")))
         // Staging is not touched by a production rollback.
-        #expect(try world.treeID("main", "staging") == (try world.treeID("main~1", "staging")))
+        #expect(try world.treeID("main", "staging/aiworker") == (try world.treeID("main~1", "staging/aiworker")))
 
         // Rolling back to what already runs changes nothing.
         let again = try await world.committer().submit(Rollback(environment: .production, target: try .named(first)))
@@ -395,19 +395,19 @@ struct EnvironmentTests {
             let call = try await APICall.send(client, .get, "/api/environments/production/history", token: tokens.reader)
             #expect(call.status == .ok, "\(call.text)")
             let history = try call.decode(HistoryAnswer.self)
-            #expect(history.environment == "production")
-            // rollback, promote (bob), promote (alice), init (seeded production/.gitkeep)
-            #expect(history.entries.map(\.operation) == ["rollback", "promote", "promote", "init"])
-            #expect(history.entries.map(\.requestedBy) == ["release", "bob", "alice", "manifestor"])
+            #expect(history.environment == "production" && history.project == "aiworker" && history.path == "production/aiworker")
+            // rollback, promote (bob), promote (alice): the seed's production/.gitkeep is not aiworker's
+            #expect(history.entries.map(\.operation) == ["rollback", "promote", "promote"])
+            #expect(history.entries.map(\.requestedBy) == ["release", "bob", "alice"])
             #expect(history.entries.allSatisfy { $0.author == "Manifestor <manifestor@aiworker.dev>" })
-            let productionCommits = try world.gitOut(["log", "--format=%H", "main", "--", "production"]).split(separator: "\n").map(String.init)
+            let productionCommits = try world.gitOut(["log", "--format=%H", "main", "--", "production/aiworker"]).split(separator: "\n").map(String.init)
             #expect(history.entries.map(\.commit) == productionCommits)
             #expect(history.entries[2].commit == rollbackTarget.hex)
             #expect(history.entries[2].images == ["backend=\(world.pinned("backend", v1["backend"]!))",
                                                   "frontend=\(world.pinned("frontend", v1["frontend"]!))"])
             #expect(history.entries[0].images == history.entries[2].images)
             #expect(history.entries.allSatisfy { RFC3339.parse($0.date) != nil })
-            #expect(history.entries[0].subject.hasPrefix("rollback(production): to \(rollbackTarget.short)"))
+            #expect(history.entries[0].subject.hasPrefix("rollback(production/aiworker): to \(rollbackTarget.short)"))
 
             let limited = try await APICall.send(client, .get, "/api/environments/production/history?limit=1", token: tokens.reader)
             #expect(try limited.decode(HistoryAnswer.self).entries.map(\.operation) == ["rollback"])
@@ -509,7 +509,7 @@ struct EnvironmentTests {
             let untouched = try await rollback(stagingOnly.hex)
             #expect(untouched.status == .unprocessableContent, "\(untouched.text)")
             #expect(untouched.errorCode == "rollback_target_untouched")
-            #expect(untouched.errorMessage.contains("did not change production/"))
+            #expect(untouched.errorMessage.contains("did not change production/aiworker/"))
 
             let unknown = try await rollback(String(repeating: "0", count: 40))
             #expect(unknown.status == .notFound)
@@ -519,7 +519,7 @@ struct EnvironmentTests {
             #expect(garbage.status == .badRequest)
             #expect(garbage.errorCode == "invalid_rollback_target")
 
-            // The first promotion's previous state is the seeded, empty production/: refused.
+            // Before the first promotion production/aiworker/ did not exist: refused.
             let previous = try await rollback("previous")
             #expect(previous.status == .unprocessableContent, "\(previous.text)")
             #expect(previous.errorCode == "no_previous_state")
@@ -552,7 +552,7 @@ struct EnvironmentTests {
             let allowed = try await APICall.send(client, .post, "/api/promote", token: tokens.releaseManager,
                                                  json: #"{"from": "staging", "to": "production", "allowTag": true}"#)
             #expect(allowed.status == .created, "\(allowed.text)")
-            #expect(try world.deploymentImages("main", "production") == ["backend": backend.ref, "frontend": frontend.ref])
+            #expect(try world.deploymentImages("main", "production/aiworker") == ["backend": backend.ref, "frontend": frontend.ref])
         }
     }
 
@@ -573,9 +573,9 @@ struct EnvironmentTests {
             #expect(answer.from == "preview/task-abc" && answer.to == "staging")
             #expect(answer.changes.map(\.service) == ["backend"])
         }
-        #expect(try world.deploymentImages("main", "staging") == ["backend": image, "frontend": world.pinned("frontend", v1["frontend"]!)])
+        #expect(try world.deploymentImages("main", "staging/aiworker") == ["backend": image, "frontend": world.pinned("frontend", v1["frontend"]!)])
         let message = try world.message()
-        #expect(message.hasPrefix("promote(preview/task-abc→staging): backend@sha256:"))
+        #expect(message.hasPrefix("promote(preview/task-abc→staging/aiworker): backend@sha256:"))
         #expect(CommitMessage.trailers(of: message).contains { $0 == ("Task-Id", "abc") })
     }
 

@@ -113,7 +113,7 @@ struct ManyWritersTests {
                                                     json: #"{"images": {"frontend": "git.fuq.tv/admin/aiworker-frontend:s\#(i % 2)"}}"#)
                     guard answer.status == 200 || answer.status == 201 else { failures += 1; continue }
                     last = .deployed("s\(i % 2)")
-                    if replicas.remoteFile("staging/deployment-frontend.yaml")?.contains("aiworker-frontend:s\(i % 2)") != true {
+                    if replicas.remoteFile("staging/aiworker/deployment-frontend.yaml")?.contains("aiworker-frontend:s\(i % 2)") != true {
                         wrong.append("staging deploy \(i) answered, the remote runs something else")
                     }
                 }
@@ -142,7 +142,7 @@ struct ManyWritersTests {
             }
         }
         if case .deployed(let version)? = results.first(where: { $0.0 == "staging" })?.1 {
-            #expect(try remote.git(["show", "main:staging/deployment-frontend.yaml"]).contains("aiworker-frontend:\(version)"))
+            #expect(try remote.git(["show", "main:staging/aiworker/deployment-frontend.yaml"]).contains("aiworker-frontend:\(version)"))
         } else {
             Issue.record("no staging deploy was acknowledged")
         }

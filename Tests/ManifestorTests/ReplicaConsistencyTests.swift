@@ -141,7 +141,7 @@ struct ReplicaConsistencyTests {
     func environmentsOnStaleReplica() async throws {
         let r = try Replicas()
         defer { r.stop() }
-        let stagingFrontend = "staging/deployment-frontend.yaml", productionBackend = "production/deployment-backend.yaml"
+        let stagingFrontend = "staging/aiworker/deployment-frontend.yaml", productionBackend = "production/aiworker/deployment-backend.yaml"
 
         // Staging: s1 through B, s2 through A, s1 again through B.
         #expect(try await r.b.api.send("POST", "/api/environments/staging/deploy", token: r.deployer, json: Self.pinned("1")).status == 201)

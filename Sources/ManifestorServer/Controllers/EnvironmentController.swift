@@ -4,16 +4,21 @@ import Hummingbird
 import KubeModel
 import Templates
 
-/// Staging deploys, promotion, rollback and history.
+/// Staging deploys, promotion, rollback and history of every project: under
+/// `/api/projects/{project}/`, and at the older routes for `aiworker`.
 struct EnvironmentController {
     let service: ManifestorService
 
     func register(on router: Router<ManifestorContext>) {
-        router.post("/api/environments/staging/deploy", use: deployStaging)
-        router.post("/api/promote", use: promote)
-        router.post("/api/environments/{env}/rollback", use: rollback)
-        router.get("/api/environments/{env}", use: get)
-        router.get("/api/environments/{env}/history", use: history)
+        for prefix in ["/api", "/api/projects/{project}"] {
+            // `{env}` rather than a literal `staging`: a literal segment beside `{env}` makes the
+            // router miss `GET .../environments/staging`.
+            router.post("\(prefix)/environments/{env}/deploy", use: deployStaging)
+            router.post("\(prefix)/promote", use: promote)
+            router.post("\(prefix)/environments/{env}/rollback", use: rollback)
+            router.get("\(prefix)/environments/{env}", use: get)
+            router.get("\(prefix)/environments/{env}/history", use: history)
+        }
     }
 
     struct DeployBody: Decodable {
@@ -35,37 +40,53 @@ struct EnvironmentController {
         var requestedBy: String?
     }
 
-    func environment(_ context: ManifestorContext) throws -> StableEnvironment {
-        try StableEnvironment.named(context.parameters.get("env") ?? "")
+    /// The route's project: `{project}`, or `aiworker` on the older routes.
+    func project(_ context: ManifestorContext) throws -> String {
+        guard context.parameters.get("project") != nil else { return ProjectName.builtIn }
+        return try context.parameter("project", ProjectName.validate)
+    }
+
+    func scope(_ context: ManifestorContext) throws -> EnvironmentScope {
+        let project = try project(context)
+        return EnvironmentScope(try StableEnvironment.named(context.parameters.get("env") ?? ""), project: project)
     }
 
     /// Tags are pinned to digests before the operation is queued: an unknown tag (422) or a
     /// registry that can't be reached (503) commits nothing.
     @Sendable func deployStaging(_ request: Request, context: ManifestorContext) async throws -> Response {
         let caller = try context.require(.deployer)
+        let project = try project(context)
+        switch try StableEnvironment.named(context.parameters.get("env") ?? "") {
+        case .staging: break
+        case .production:
+            throw InputError(code: "invalid_environment", field: "env",
+                             rule: "production is changed only by promotion: POST \(project == ProjectName.builtIn ? "/api" : "/api/projects/\(project)")/promote", kind: .unprocessable)
+        }
         let body = try await request.decodeStrict(DeployBody.self, allowedKeys: ["images", "requestedBy"],
                                                   limit: service.maxBodyBytes, context: context)
-        var operation = DeployStaging(images: body.images, requestedBy: body.requestedBy ?? caller.name)
-        try operation.validate(try service.catalog())
+        var operation = DeployStaging(images: body.images, requestedBy: body.requestedBy ?? caller.name, project: project)
+        try operation.validate(try await service.catalog(of: project))
         try await operation.pinImages(with: service.registry)
         let outcome = try await service.committer.submit(operation)
-        context.logger.info("deploy-staging", metadata: ["commit": "\(outcome.commitHex)", "changed": "\(outcome.changed)", "caller": "\(caller.name)"])
+        context.logger.info("deploy-staging", metadata: ["project": "\(project)", "commit": "\(outcome.commitHex)", "changed": "\(outcome.changed)", "caller": "\(caller.name)"])
         return try jsonResponse(EnvironmentAnswer(outcome), status: outcome.changed ? .created : .ok)
     }
 
     @Sendable func promote(_ request: Request, context: ManifestorContext) async throws -> Response {
         let caller = try context.require(.releaseManager)
+        let project = try project(context)
         let body = try await request.decodeStrict(PromoteBody.self, allowedKeys: ["from", "to", "services", "review", "allowTag", "requestedBy"],
                                                   limit: service.maxBodyBytes, context: context)
-        let catalog = try service.catalog()
         let operation = try Promote(from: body.from, to: body.to, services: body.services ?? [], allowTag: body.allowTag ?? false,
-                                    requestedBy: body.requestedBy ?? caller.name)
-        try operation.validate(catalog)
+                                    requestedBy: body.requestedBy ?? caller.name, project: project)
+        try operation.validate(try await service.catalog(of: project))
         let answer: PromotionAnswer
         let status: HTTPResponse.Status
         if body.review == true {
             let target = operation.to
-            let reviewed = try await service.committer.submitForReview(operation, catalog: catalog) { reviewBranchName(target: target, commit: $0) }
+            let reviewed = try await service.committer.submitForReview(operation, catalog: try service.catalog()) {
+                reviewBranchName(target: target, project: project, commit: $0)
+            }
             answer = PromotionAnswer(reviewed.outcome, branch: reviewed.branch)
             status = .ok
         } else {
@@ -73,38 +94,42 @@ struct EnvironmentController {
             answer = PromotionAnswer(outcome, branch: nil)
             status = outcome.changed ? .created : .ok
         }
-        context.logger.info("promote", metadata: ["from": "\(answer.from)", "to": "\(answer.to)", "commit": "\(answer.commit ?? "-")",
+        context.logger.info("promote", metadata: ["project": "\(project)", "from": "\(answer.from)", "to": "\(answer.to)", "commit": "\(answer.commit ?? "-")",
                                                   "branch": "\(answer.branch ?? "-")", "caller": "\(caller.name)"])
         return try jsonResponse(answer, status: status)
     }
 
     @Sendable func rollback(_ request: Request, context: ManifestorContext) async throws -> Response {
         let caller = try context.require(.releaseManager)
-        let environment = try environment(context)
+        let scope = try scope(context)
         let body = try await request.decodeStrict(RollbackBody.self, allowedKeys: ["to", "requestedBy"],
                                                   limit: service.maxBodyBytes, context: context)
-        let operation = Rollback(environment: environment, target: try Rollback.Target.named(body.to), requestedBy: body.requestedBy ?? caller.name)
+        let operation = Rollback(environment: scope.environment, target: try Rollback.Target.named(body.to),
+                                 requestedBy: body.requestedBy ?? caller.name, project: scope.project)
         try operation.validate()
+        _ = try await service.catalog(of: scope.project)
         let outcome = try await service.committer.submit(operation)
-        context.logger.info("rollback", metadata: ["env": "\(environment.rawValue)", "commit": "\(outcome.commitHex)", "caller": "\(caller.name)"])
+        context.logger.info("rollback", metadata: ["env": "\(scope)", "commit": "\(outcome.commitHex)", "caller": "\(caller.name)"])
         return try jsonResponse(EnvironmentAnswer(outcome), status: outcome.changed ? .created : .ok)
     }
 
     @Sendable func get(_ request: Request, context: ManifestorContext) async throws -> Response {
         _ = try context.require(.reader)
-        let environment = try environment(context)
+        let scope = try scope(context)
         let answer = try await service.committer.read(refresh: service.refreshReads) { tree in
-            try environmentAnswer(environment, tree: tree)
+            try ProjectCatalogs.requireRegistered(scope.project, tree: tree)
+            return try environmentAnswer(scope, tree: tree)
         }
         return try jsonResponse(answer)
     }
 
     @Sendable func history(_ request: Request, context: ManifestorContext) async throws -> Response {
         _ = try context.require(.reader)
-        let environment = try environment(context)
+        let scope = try scope(context)
         let limit = try historyLimit(request)
         let answer = try await service.committer.read(refresh: service.refreshReads) { tree in
-            try environmentHistory(environment, tree: tree, limit: limit)
+            try ProjectCatalogs.requireRegistered(scope.project, tree: tree)
+            return try environmentHistory(scope, tree: tree, limit: limit)
         }
         return try jsonResponse(answer)
     }

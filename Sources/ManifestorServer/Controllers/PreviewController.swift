@@ -33,8 +33,7 @@ struct PreviewController {
                                                   limit: service.maxBodyBytes, context: context)
         // The name is checked by `catalog(of:)` (a registered project) and by `validate`.
         let project = body.project ?? ProjectName.builtIn
-        let builtIn = try service.catalog()
-        let catalog = project == ProjectName.builtIn ? builtIn : try await service.committer.catalog(of: project, builtIn: builtIn)
+        let catalog = try await service.catalog(of: project)
         let requester = body.requestedBy ?? caller.name
         var operation = DeployPreview(taskID: id, images: body.images, ttl: body.ttl, requestedBy: requester, project: project)
         try operation.validate(catalog)
