@@ -102,19 +102,23 @@ struct ManyWritersTests {
                 }
             }
             group.addTask {
-                // Staging deploys alternate between the replicas, in order, X, Y, X, Y: each a
-                // no-op on the stale tip of the replica whose turn it is.
+                // Staging deploys alternate between the replicas and between the two projects'
+                // staging, in order, X, Y, X, Y: each a no-op on the stale tip of the replica
+                // whose turn it is.
                 var last: Outcome?
                 var failures = 0
                 var wrong: [String] = []
                 for i in 0..<10 {
                     let api = i % 2 == 0 ? apiA : apiB
-                    let answer = try await api.send("POST", "/api/environments/staging/deploy", token: deployer,
-                                                    json: #"{"images": {"frontend": "git.fuq.tv/admin/aiworker-frontend:s\#(i % 2)"}}"#)
+                    let (prefix, service, repository) = (i / 2) % 2 == 0
+                        ? ("/api", "frontend", "git.fuq.tv/admin/aiworker-frontend") : ("/api/projects/mwshop", "web", "git.fuq.tv/shop/web")
+                    let answer = try await api.send("POST", "\(prefix)/environments/staging/deploy", token: deployer,
+                                                    json: #"{"images": {"\#(service)": "\#(repository):s\#(i % 2)"}}"#)
                     guard answer.status == 200 || answer.status == 201 else { failures += 1; continue }
-                    last = .deployed("s\(i % 2)")
-                    if replicas.remoteFile("staging/aiworker/deployment-frontend.yaml")?.contains("aiworker-frontend:s\(i % 2)") != true {
-                        wrong.append("staging deploy \(i) answered, the remote runs something else")
+                    if service == "frontend" { last = .deployed("s\(i % 2)") }
+                    let directory = service == "frontend" ? "aiworker" : "mwshop"
+                    if replicas.remoteFile("staging/\(directory)/deployment-\(service).yaml")?.contains("\(repository):s\(i % 2)") != true {
+                        wrong.append("staging deploy \(i) of \(directory) answered, the remote runs something else")
                     }
                 }
                 return ("staging", last, failures, wrong)
