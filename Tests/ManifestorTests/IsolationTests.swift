@@ -38,7 +38,7 @@ struct IsolationTests {
         let egress = try #require(spec["egress"] as? [[String: Any]])
         let reachable = namespaces(egress, "to")
         #expect(reachable == ["<same namespace>", "kube-system", "data-preview"])
-        #expect(!reachable.contains(catalog.environments.production.namespace))
+        #expect(!reachable.contains(catalog.namespace(of: .production)))
         // DNS only, towards kube-system.
         let dns = try #require(egress.first { namespaces([$0], "to") == ["kube-system"] })
         let ports = (dns["ports"] as? [[String: Any]] ?? []).compactMap { $0["port"] as? Int }
