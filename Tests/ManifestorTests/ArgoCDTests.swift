@@ -306,7 +306,7 @@ struct ArgoCDCheckedInTests {
         }
     }
 
-    @Test("write removes stale *.yaml, keeps other files, and leaves unchanged files untouched")
+    @Test("write removes stale *.yaml, keeps other files, replaces changed ones and leaves unchanged ones untouched")
     func writeMakesTheFolderExactlyTheRender() throws {
         let dir = try RenderFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -323,6 +323,13 @@ struct ArgoCDCheckedInTests {
         try ArgoCDManifests.write(files, to: dir)
         let modified = try FileManager.default.attributesOfItem(atPath: staging.path)[.modificationDate] as? Date
         #expect(modified == past)
+
+        // A file whose bytes differ is replaced in place, with no temporary file left behind.
+        try Data("edited by hand\n".utf8).write(to: staging)
+        try ArgoCDManifests.write(files, to: dir)
+        let expected = try #require(files.first { $0.fileName == staging.lastPathComponent }).yaml
+        #expect(FileManager.default.contents(atPath: staging.path) == Data(expected.utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == names)
 
         #expect(throws: (any Error).self) { try ArgoCDManifests.write(files + [files[0]], to: dir) }
     }
