@@ -10,8 +10,11 @@ public struct ApplicationSet: KubeObject {
     public var goTemplate: Bool
     public var generator: GitDirectoryGenerator
     public var template: ApplicationTemplate
-    /// `false` so that deleting the ApplicationSet (or one of its Applications) also deletes
-    /// what those Applications deployed, rather than orphaning it.
+    /// `syncPolicy.preserveResourcesOnDeletion`. Unless it is `true`, the controller gives every
+    /// Application whose template names no finalizer the resources finalizer, so deleting the
+    /// Application (its directory gone, or the ApplicationSet deleted) deletes what it deployed.
+    /// `true` leaves such a template without one: deleting the Application leaves its objects.
+    /// nil leaves the field out, which Argo CD reads as `false`.
     public var preserveResourcesOnDeletion: Bool?
 
     public init(metadata: ObjectMeta, goTemplate: Bool = false, generator: GitDirectoryGenerator,

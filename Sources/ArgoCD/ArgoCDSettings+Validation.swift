@@ -11,6 +11,10 @@ extension ArgoCDSettings {
         where !NameRules.isDNSSubdomain(value) {
             throw InputError(code: "invalid_config", field: field, rule: "must be a DNS subdomain name, got '\(value)'")
         }
+        // Two AppProjects of one name would be one object: the control plane's would widen this one.
+        if project == ArgoCDManifests.controlPlaneProject {
+            throw InputError(code: "invalid_config", field: "argocd.project", rule: "must not be '\(project)', the control plane's own AppProject")
+        }
         // The wildcard's hosts are `task-<id>.<domain>`: the domain must leave room for a 63-character label.
         if !NameRules.isDNSSubdomain(previewDomain) || !previewDomain.contains(".") {
             throw InputError(code: "invalid_config", field: "argocd.previewDomain", rule: "must be a DNS name with at least two labels, got '\(previewDomain)'")

@@ -14,7 +14,8 @@ public struct ArgoCDSettings: Sendable, Hashable {
     public var previewDomain: String
     /// Where Argo CD runs; its Applications, projects and repository Secrets live here.
     public var argocdNamespace: String
-    /// The AppProject every generated Application belongs to.
+    /// The AppProject of every Application the ApplicationSets generate (previews, staging and
+    /// production of every project). The control plane has its own, `control-plane`.
     public var project: String
     /// The cert-manager ClusterIssuer that issues the preview wildcard certificate (DNS-01).
     public var clusterIssuer: String

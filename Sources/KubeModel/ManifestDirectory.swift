@@ -17,10 +17,12 @@ public enum ManifestDirectory {
             if let existing = fm.contents(atPath: target.path), existing == data { continue }
             let temporary = directory.appendingPathComponent(".\(name).tmp-\(getpid())")
             try data.write(to: temporary)
-            if fm.fileExists(atPath: target.path) {
-                _ = try fm.replaceItemAt(target, withItemAt: temporary)
-            } else {
-                try fm.moveItem(at: temporary, to: target)
+            // rename(2) replaces an existing file in one step. Not FileManager.replaceItemAt: on
+            // Linux it removes the target and then fails (ENOENT), so a changed file was lost.
+            guard rename(temporary.path, target.path) == 0 else {
+                let code = POSIXErrorCode(rawValue: errno) ?? .EIO
+                try? fm.removeItem(at: temporary)
+                throw POSIXError(code)
             }
         }
         for name in try fm.contentsOfDirectory(atPath: directory.path) where name.hasSuffix(".yaml") && files[name] == nil {

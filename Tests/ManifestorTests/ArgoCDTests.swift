@@ -6,11 +6,12 @@ import Yams
 
 @testable import ArgoCD
 
-// Issue 6's acceptance list, one suite each:
-//  1. argocd/ validates strictly against the Argo CD 3.6 CRDs  → ArgoCDSchemaTests
-//  2. the ApplicationSet's git directory generator, played      → PreviewGeneratorTests
-//  3. the AppProject's rules, evaluated as Argo CD does          → AppProjectRulesTests
-//  4. the checked-in folders are the render of the defaults      → ArgoCDCheckedInTests
+// Issue 6's acceptance list, and the Projects issue's, one suite each:
+//  1. argocd/ validates strictly against the Argo CD 3.6 CRDs          → ArgoCDSchemaTests
+//  2. the ApplicationSets' git directory generators, played over a
+//     gitops repository with two projects (aiworker and shop)          → GeneratorPlayTests
+//  3. the AppProjects' rules, evaluated as Argo CD does                 → AppProjectRulesTests
+//  4. the checked-in folders are the render of the defaults             → ArgoCDCheckedInTests
 
 // MARK: - 1. Strict schema validation
 
@@ -63,7 +64,7 @@ struct ArgoCDSchemaTests {
         #expect(result.stderr.contains("appproject-aiworker.yaml: metadata.nmespace: unknown key"), "\(result.stderr)")
         #expect(result.stderr.contains("secret-gitops-repository.yaml: stringdata: unknown key"), "\(result.stderr)")
         // Untouched files are not reported.
-        #expect(!result.stderr.contains("application-staging.yaml"))
+        #expect(!result.stderr.contains("applicationset-staging-environments.yaml"))
     }
 
     @Test("a wrong type is refused too")
@@ -71,31 +72,33 @@ struct ArgoCDSchemaTests {
         let dir = try RenderFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         try ArgoCDManifests.write(ArgoCDManifests.render(.defaults), to: dir)
-        try ArgoCDFixtures.edit(dir.appendingPathComponent("application-staging.yaml"),
-                                replacing: "      prune: true\n", with: "      prune: \"yes\"\n")
+        try ArgoCDFixtures.edit(dir.appendingPathComponent("applicationset-staging-environments.yaml"),
+                                replacing: "          prune: true\n", with: "          prune: \"yes\"\n")
         let result = try ArgoCDFixtures.validate(dir)
         #expect(result.status == 1)
-        #expect(result.stderr.contains("application-staging.yaml: spec.syncPolicy.automated.prune: 'yes' is not of type 'boolean'"),
+        #expect(result.stderr.contains(
+            "applicationset-staging-environments.yaml: spec.template.spec.syncPolicy.automated.prune: 'yes' is not of type 'boolean'"),
                 "\(result.stderr)")
     }
 }
 
-// MARK: - 2. The ApplicationSet's git directory generator, played
+// MARK: - 2. The ApplicationSets' git directory generators, played
 
-@Suite("The preview ApplicationSet, played over a gitops repository")
-struct PreviewGeneratorTests {
+@Suite("The ApplicationSets, played over a gitops repository with two projects")
+struct GeneratorPlayTests {
     @Test("every preview/<dir> becomes an Application whose name and namespace match the directory's objects")
     func generatedApplicationsMatchPreviewDirectories() throws {
-        let repo = try ArgoCDFixtures.GitopsCheckout.make(taskIDs: ArgoCDFixtures.taskIDs)
+        let repo = try ArgoCDFixtures.GitopsCheckout.make()
         defer { repo.remove() }
-        let appSet = try ApplicationSetPlay(yaml: ArgoCDFixtures.renderedFile("applicationset-preview-environments.yaml"))
+        let appSet = try ArgoCDFixtures.play("applicationset-preview-environments.yaml")
 
         #expect(appSet.repoURL == ArgoCDSettings.defaults.gitopsRepoURL)
         #expect(appSet.revision == ArgoCDSettings.defaults.gitopsBranch)
 
         let generated = try appSet.applications(directories: repo.directories())
-        // Only the previews: not preview/ itself, not staging/ or production/.
-        #expect(generated.map(\.path).sorted() == ArgoCDFixtures.taskIDs.map { "preview/task-\($0)" }.sorted())
+        // Only the previews (of both projects): not preview/ itself, not staging/<project> or production/<project>.
+        #expect(generated.map(\.path).sorted() == repo.previewDirectories)
+        try #require(repo.previewDirectories.count == ArgoCDFixtures.taskIDs.count + ArgoCDFixtures.shopTaskIDs.count)
 
         for app in generated {
             let objects = try repo.objects(in: app.path)
@@ -113,13 +116,121 @@ struct PreviewGeneratorTests {
             #expect(app.sourceRepoURL == appSet.repoURL)
             #expect(app.targetRevision == appSet.revision)
             #expect(app.project == ArgoCDSettings.defaults.project)
+            #expect(app.labels[ArgoCDManifests.environmentLabel] == "preview")
             // Deleting the directory deletes the Application; the finalizer makes that delete the
             // preview's objects and its Namespace; automated prune and self-heal keep it in step.
             #expect(app.finalizers == [ArgoCDManifests.resourcesFinalizer])
-            #expect(app.automatedPrune == true && app.automatedSelfHeal == true)
+            #expect(app.automated && app.automatedPrune == true && app.automatedSelfHeal == true)
             #expect(!app.syncOptions.contains("CreateNamespace=true"), "the directory renders its own Namespace")
             #expect(app.retryLimit != nil)
         }
+    }
+
+    @Test("staging/<project> and production/<project> become <env>-<project>, deploying into <project>-<env> what the directory holds")
+    func stableEnvironmentsOfEveryProject() throws {
+        let repo = try ArgoCDFixtures.GitopsCheckout.make()
+        defer { repo.remove() }
+        let directories = try repo.directories()
+        let services = ["aiworker": ["backend", "frontend"], "shop": ["api", "web"]]
+        for environment in ["staging", "production"] {
+            let appSet = try ArgoCDFixtures.play("applicationset-\(environment)-environments.yaml")
+            #expect(appSet.repoURL == ArgoCDSettings.defaults.gitopsRepoURL)
+            #expect(appSet.revision == ArgoCDSettings.defaults.gitopsBranch)
+
+            let generated = try appSet.applications(directories: directories).sorted { $0.name < $1.name }
+            #expect(generated.map(\.name) == ["\(environment)-aiworker", "\(environment)-shop"])
+            #expect(generated.map(\.destinationNamespace) == ["aiworker-\(environment)", "shop-\(environment)"])
+            #expect(generated.map(\.path) == ["\(environment)/aiworker", "\(environment)/shop"])
+
+            for app in generated {
+                let project = String(app.path.split(separator: "/").last ?? "")
+                #expect(app.sourcePath == app.path)
+                #expect(app.sourceRepoURL == appSet.repoURL && app.targetRevision == appSet.revision)
+                #expect(app.destinationServer == ApplicationDestination.inClusterServer)
+                #expect(app.project == ArgoCDSettings.defaults.project)
+                #expect(app.labels[ArgoCDManifests.environmentLabel] == environment)
+                // The directory renders no Namespace: Argo CD creates it, and prunes last.
+                #expect(app.syncOptions == ["CreateNamespace=true", "PruneLast=true"], "\(app.name)")
+
+                let objects = try repo.objects(in: app.path)
+                try #require(!objects.isEmpty, "\(app.path)")
+                #expect(objects.filter { $0.kind == "Deployment" }.map(\.name).sorted() == services[project], "\(app.path)")
+                for object in objects {
+                    #expect(object.kind != "Namespace", "\(app.path)/\(object.file)")
+                    #expect(object.namespace == app.destinationNamespace,
+                            "\(app.path)/\(object.file): metadata.namespace \(object.namespace ?? "absent") vs \(app.destinationNamespace)")
+                }
+            }
+        }
+    }
+
+    @Test("staging syncs by itself and goes with its directory; production waits for a person and its objects are never deleted")
+    func syncAndDeletionPolicies() throws {
+        let repo = try ArgoCDFixtures.GitopsCheckout.make(taskIDs: [], shopTaskIDs: [])
+        defer { repo.remove() }
+        let directories = try repo.directories()
+        let staging = try ArgoCDFixtures.play("applicationset-staging-environments.yaml").applications(directories: directories)
+        let productionYAML = try ArgoCDFixtures.renderedFile("applicationset-production-environments.yaml")
+        let production = try ApplicationSetPlay(yaml: productionYAML).applications(directories: directories)
+        try #require(staging.count == 2 && production.count == 2)
+
+        for app in staging {
+            #expect(app.automated && app.automatedPrune == true && app.automatedSelfHeal == true, "\(app.name)")
+            #expect(app.retryLimit == ArgoCDManifests.retry.limit, "\(app.name)")
+            #expect(app.finalizers == [ArgoCDManifests.resourcesFinalizer], "\(app.name): removing staging/<project> removes its objects")
+        }
+        for app in production {
+            #expect(!app.automated, "\(app.name): a person syncs production")
+            #expect(app.automatedPrune == nil && app.automatedSelfHeal == nil, "\(app.name)")
+            #expect(app.finalizers == [], "\(app.name): deleting the Application must leave production running")
+        }
+
+        // Argo CD gives a template without finalizers the resources finalizer unless the
+        // ApplicationSet preserves resources: that flag is what keeps production's objects.
+        let unprotectedYAML = productionYAML.replacingOccurrences(of: "preserveResourcesOnDeletion: true", with: "preserveResourcesOnDeletion: false")
+        try #require(unprotectedYAML != productionYAML)
+        for app in try ApplicationSetPlay(yaml: unprotectedYAML).applications(directories: directories) {
+            #expect(app.finalizers == [ArgoCDManifests.resourcesFinalizer], "\(app.name)")
+        }
+    }
+
+    @Test("together the generators claim each environment directory once, into its own namespace, and nothing else")
+    func generatorsPartitionTheRepository() throws {
+        let repo = try ArgoCDFixtures.GitopsCheckout.make()
+        defer { repo.remove() }
+        let apps = try ArgoCDFixtures.applications(directories: repo.directories())
+        let previews = repo.previewDirectories.map { "preview-" + ($0.split(separator: "/").last.map(String.init) ?? "") }
+        #expect(apps.map(\.name).sorted() == (previews + ["production-aiworker", "production-shop", "staging-aiworker", "staging-shop"]).sorted())
+        #expect(Set(apps.map(\.path)).count == apps.count, "a directory claimed twice")
+        #expect(Set(apps.map(\.destinationNamespace)).count == apps.count, "two Applications share a namespace")
+        for app in apps {
+            #expect(NameRules.isDNSLabel(app.name) && NameRules.isDNSLabel(app.destinationNamespace), "\(app.name)")
+        }
+        // The longest project name still gives DNS labels.
+        let longest = String(repeating: "p", count: 22)
+        try ProjectName.validate(longest)
+        for app in try ArgoCDFixtures.applications(directories: ["staging/\(longest)", "production/\(longest)"]) {
+            #expect(NameRules.isDNSLabel(app.name) && NameRules.isDNSLabel(app.destinationNamespace), "\(app.name)")
+        }
+    }
+
+    @Test("the skeleton yields no Application: staging/.gitkeep is a file, and the generator lists directories only")
+    func skeletonYieldsNothing() throws {
+        let skeleton = ArgoCDFixtures.GitopsCheckout(root: repoRoot().appendingPathComponent("gitops-skeleton"))
+        for top in ["preview", "staging", "production"] {
+            #expect(FileManager.default.fileExists(atPath: skeleton.root.appendingPathComponent("\(top)/.gitkeep").path), "\(top)")
+        }
+        #expect(try skeleton.directories() == ["preview", "production", "staging"])
+        #expect(try ArgoCDFixtures.applications(directories: skeleton.directories()).isEmpty)
+        // path.Match alone would take the file: only the directory listing keeps it out.
+        #expect(ApplicationSetPlay.goPathMatch("staging/*", "staging/.gitkeep"))
+
+        // Argo CD's repo-server also skips hidden directories.
+        let repo = try ArgoCDFixtures.GitopsCheckout.make(taskIDs: [], shopTaskIDs: [])
+        defer { repo.remove() }
+        try FileManager.default.createDirectory(at: repo.root.appendingPathComponent("staging/.old"), withIntermediateDirectories: true)
+        #expect(try !repo.directories().contains("staging/.old"))
+        #expect(try repo.directories().contains("staging/shop"))
     }
 
     @Test("parameters follow Argo CD: path.Match on the directory, path.Base for the basename")
@@ -135,70 +246,80 @@ struct PreviewGeneratorTests {
         #expect(!ApplicationSetPlay.goPathMatch("preview/*", "preview"))
         #expect(!ApplicationSetPlay.goPathMatch("preview/*", "preview/task-a/nested"))
         #expect(!ApplicationSetPlay.goPathMatch("preview/*", "staging"))
+        #expect(ApplicationSetPlay.goPathMatch("staging/*", "staging/shop"))
+        #expect(!ApplicationSetPlay.goPathMatch("staging/*", "production/shop"))
         #expect(try ApplicationSetPlay.fasttemplate("preview-{{path.basename}}", params) == "preview-task-abc123")
         #expect(try ApplicationSetPlay.fasttemplate("{{ path }}", params) == "preview/task-abc123")
+        #expect(try ApplicationSetPlay.fasttemplate("{{path.basename}}-staging", ApplicationSetPlay.parameters(forDirectory: "staging/shop"))
+                == "shop-staging")
         #expect(throws: (any Error).self) { try ApplicationSetPlay.fasttemplate("{{path.nope}}", params) }
     }
 }
 
-// MARK: - 3. The AppProject's rules
+// MARK: - 3. The AppProjects' rules
 
-@Suite("The AppProject admits what Manifestor deploys and nothing else")
+@Suite("The AppProjects admit what Manifestor deploys and nothing else")
 struct AppProjectRulesTests {
     static let server = ApplicationDestination.inClusterServer
+    static let controlPlaneFiles = ["application-control-plane-backend.yaml", "application-control-plane-frontend.yaml"]
 
-    @Test("it admits every rendered Application and the preview template instantiated for each preview")
+    @Test("the environments' project: exactly preview-task-*, *-staging and *-production, from the gitops repository")
+    func environmentsProjectIsNarrow() throws {
+        let rules = try ArgoCDFixtures.rules("appproject-aiworker.yaml")
+        #expect(rules.name == ArgoCDSettings.defaults.project)
+        #expect(rules.destinations.map { $0.namespace } == ["preview-task-*", "*-staging", "*-production"])
+        #expect(rules.destinations.allSatisfy { $0.server == Self.server })
+        #expect(rules.sourceRepos == [ArgoCDSettings.defaults.gitopsRepoURL])
+    }
+
+    @Test("it admits every generated Application of both projects, and every object each of them syncs")
     func admitsGeneratedApplications() throws {
-        let rules = try ProjectRules(yaml: ArgoCDFixtures.renderedFile("appproject-aiworker.yaml"))
-        for file in ["application-staging.yaml", "application-production.yaml",
-                     "application-control-plane-backend.yaml", "application-control-plane-frontend.yaml"] {
-            let app = try AppView(document: ArgoCDFixtures.load(ArgoCDFixtures.renderedFile(file)))
-            #expect(rules.refusals(app) == [], "\(file)")
-        }
-
-        let repo = try ArgoCDFixtures.GitopsCheckout.make(taskIDs: ArgoCDFixtures.taskIDs)
+        let rules = try ArgoCDFixtures.rules("appproject-aiworker.yaml")
+        let repo = try ArgoCDFixtures.GitopsCheckout.make()
         defer { repo.remove() }
-        let appSet = try ApplicationSetPlay(yaml: ArgoCDFixtures.renderedFile("applicationset-preview-environments.yaml"))
-        let previews = try appSet.applications(directories: repo.directories())
-        try #require(!previews.isEmpty)
-        for app in previews {
+        let apps = try ArgoCDFixtures.applications(directories: repo.directories())
+        try #require(apps.count == repo.previewDirectories.count + 4)
+        for app in apps {
             #expect(rules.refusals(app) == [], "\(app.name)")
-            // Every object the preview's Application would sync is permitted too.
-            for object in try repo.objects(in: app.path) {
+            let objects = try repo.objects(in: app.path)
+            try #require(!objects.isEmpty, "\(app.path)")
+            for object in objects {
                 #expect(rules.resourceRefusal(object, server: app.destinationServer) == nil, "\(app.path)/\(object.file)")
             }
         }
-    }
-
-    @Test("staging and production objects are permitted in their Applications")
-    func admitsStableEnvironments() throws {
-        let rules = try ProjectRules(yaml: ArgoCDFixtures.renderedFile("appproject-aiworker.yaml"))
-        let repo = try ArgoCDFixtures.GitopsCheckout.make(taskIDs: [])
-        defer { repo.remove() }
-        for directory in ["staging", "production"] {
-            let objects = try repo.objects(in: directory)
-            try #require(!objects.isEmpty)
-            for object in objects {
-                #expect(rules.resourceRefusal(object, server: Self.server) == nil, "\(directory)/\(object.file)")
-            }
+        // The control plane is not theirs: its Applications are refused here, by repository and namespace.
+        for file in Self.controlPlaneFiles {
+            var app = try AppView(document: ArgoCDFixtures.load(ArgoCDFixtures.renderedFile(file)))
+            app.project = rules.name
+            let refusals = rules.refusals(app)
+            #expect(refusals.contains { $0.hasPrefix("source") } && refusals.contains { $0.hasPrefix("destination") }, "\(file): \(refusals)")
         }
     }
 
-    @Test("it refuses another repository, a namespace outside the list, and cluster-scoped kinds other than Namespace")
+    @Test("it refuses another repository, a namespace outside the three patterns, and cluster-scoped kinds other than Namespace")
     func refusesEverythingElse() throws {
-        let rules = try ProjectRules(yaml: ArgoCDFixtures.renderedFile("appproject-aiworker.yaml"))
-        let staging = try AppView(document: ArgoCDFixtures.load(ArgoCDFixtures.renderedFile("application-staging.yaml")))
+        let rules = try ArgoCDFixtures.rules("appproject-aiworker.yaml")
+        let staging = try ArgoCDFixtures.application("staging-shop", directories: ["staging/shop"])
 
         for repo in ["https://git.fuq.tv/admin/other.git", "https://git.fuq.tv/admin/aiworker-gitops-fork.git",
-                     "https://evil.example/admin/aiworker-gitops.git", "https://git.fuq.tv/admin/aiworker-gitops.git/../other"] {
+                     "https://evil.example/admin/aiworker-gitops.git", "https://git.fuq.tv/admin/aiworker-gitops.git/../other",
+                     ArgoCDSettings.defaults.codeRepoURL] {
             var app = staging
             app.sourceRepoURL = repo
             #expect(rules.refusals(app).contains { $0.hasPrefix("source") }, "\(repo)")
         }
-        for namespace in ["kube-system", "default", "argocd", "ingress-nginx", "preview-other", "preview-taskx", "stagingx"] {
+        let refused = ["kube-system", "default", "argocd", "ingress-nginx", "cert-manager", "control-plane",
+                       "preview-other", "preview-taskx", "staging", "production", "stagingx", "shop-stagingx", "shop-productionx"]
+        for namespace in refused {
             var app = staging
             app.destinationNamespace = namespace
             #expect(rules.refusals(app).contains { $0.hasPrefix("destination") }, "\(namespace)")
+        }
+        // A project registered later needs no change to the project.
+        for namespace in ["shop-staging", "shop-production", "billing-staging", "billing-production", "preview-task-abc"] {
+            var app = staging
+            app.destinationNamespace = namespace
+            #expect(rules.refusals(app) == [], "\(namespace)")
         }
         var otherCluster = staging
         otherCluster.destinationServer = "https://other-cluster.example:6443"
@@ -223,8 +344,50 @@ struct AppProjectRulesTests {
         for (group, kind) in [("", "Secret"), ("rbac.authorization.k8s.io", "Role"), ("rbac.authorization.k8s.io", "RoleBinding"), ("", "Pod")] {
             #expect(!rules.isGroupKindPermitted(group: group, kind: kind, namespaced: true), "\(kind)")
         }
-        // An allowed kind in a refused namespace is still refused.
-        let intruder = CheckoutObject(file: "x.yaml", apiVersion: "apps/v1", kind: "Deployment", name: "x", namespace: "kube-system")
+        // An allowed kind in a refused namespace is still refused, whatever the directory says.
+        for namespace in ["kube-system", "control-plane", "staging"] {
+            let intruder = CheckoutObject(file: "x.yaml", apiVersion: "apps/v1", kind: "Deployment", name: "x", namespace: namespace)
+            #expect(rules.resourceRefusal(intruder, server: Self.server) != nil, "\(namespace)")
+        }
+    }
+
+    @Test("the control plane's project admits its two Applications and nothing else: the code repository into control-plane")
+    func controlPlaneProject() throws {
+        let rules = try ArgoCDFixtures.rules("appproject-control-plane.yaml")
+        let environments = try ArgoCDFixtures.rules("appproject-aiworker.yaml")
+        #expect(rules.name == ArgoCDManifests.controlPlaneProject)
+        #expect(rules.destinations.map { $0.namespace } == [ArgoCDManifests.controlPlaneNamespace])
+        #expect(rules.destinations.allSatisfy { $0.server == Self.server })
+        #expect(rules.sourceRepos == [ArgoCDSettings.defaults.codeRepoURL])
+        // The same kinds as the environments' project.
+        #expect(rules.clusterWhitelist.map { "\($0.group)/\($0.kind)" } == environments.clusterWhitelist.map { "\($0.group)/\($0.kind)" })
+        #expect(rules.namespaceWhitelist?.map { "\($0.group)/\($0.kind)" } == environments.namespaceWhitelist?.map { "\($0.group)/\($0.kind)" })
+
+        for file in Self.controlPlaneFiles {
+            let app = try AppView(document: ArgoCDFixtures.load(ArgoCDFixtures.renderedFile(file)))
+            #expect(app.project == ArgoCDManifests.controlPlaneProject, "\(file)")
+            #expect(rules.refusals(app) == [], "\(file)")
+            for namespace in ["shop-production", "aiworker-staging", "preview-task-abc", "kube-system", "default", "argocd"] {
+                var moved = app
+                moved.destinationNamespace = namespace
+                #expect(rules.refusals(moved).contains { $0.hasPrefix("destination") }, "\(file) → \(namespace)")
+            }
+            var fromGitops = app
+            fromGitops.sourceRepoURL = ArgoCDSettings.defaults.gitopsRepoURL
+            #expect(rules.refusals(fromGitops).contains { $0.hasPrefix("source") }, "\(file)")
+        }
+
+        // A generated Application that claimed this project would still be refused: wrong
+        // repository, wrong namespace.
+        let repo = try ArgoCDFixtures.GitopsCheckout.make(taskIDs: ["abc123"], shopTaskIDs: [])
+        defer { repo.remove() }
+        for var app in try ArgoCDFixtures.applications(directories: repo.directories()) {
+            #expect(!rules.refusals(app).isEmpty, "\(app.name)")
+            app.project = rules.name
+            let refusals = rules.refusals(app)
+            #expect(refusals.contains { $0.hasPrefix("source") } && refusals.contains { $0.hasPrefix("destination") }, "\(app.name): \(refusals)")
+        }
+        let intruder = CheckoutObject(file: "x.yaml", apiVersion: "apps/v1", kind: "Deployment", name: "x", namespace: "shop-production")
         #expect(rules.resourceRefusal(intruder, server: Self.server) != nil)
     }
 
@@ -234,6 +397,9 @@ struct AppProjectRulesTests {
         #expect(ProjectRules.glob("preview-task-*", "preview-task-abc", separators: []))
         #expect(ProjectRules.glob("preview-task-*", "preview-task-", separators: []))
         #expect(!ProjectRules.glob("preview-task-*", "preview-tas", separators: []))
+        #expect(ProjectRules.glob("*-staging", "shop-staging", separators: []))
+        #expect(!ProjectRules.glob("*-staging", "staging", separators: []))
+        #expect(!ProjectRules.glob("*-staging", "shop-staging-x", separators: []))
         #expect(ProjectRules.glob("*", "anything/at/all", separators: []))
         // Source repositories: '/' is a separator, so '*' stays within one path segment.
         #expect(ProjectRules.glob("https://git.fuq.tv/admin/*", "https://git.fuq.tv/admin/x", separators: ["/"]))
@@ -289,6 +455,21 @@ struct ArgoCDCheckedInTests {
         }
     }
 
+    @Test("two AppProjects, an ApplicationSet per environment, the control plane's Applications; no single staging or production Application")
+    func renderedObjects() {
+        #expect(ArgoCDManifests.render(.defaults).map(\.fileName) == [
+            "application-control-plane-backend.yaml", "application-control-plane-frontend.yaml",
+            "applicationset-preview-environments.yaml", "applicationset-production-environments.yaml",
+            "applicationset-staging-environments.yaml",
+            "appproject-aiworker.yaml", "appproject-control-plane.yaml",
+            "secret-code-repository.yaml", "secret-gitops-repository.yaml",
+        ])
+        // Another project name renames the environments' AppProject and nothing else.
+        let other = ArgoCDManifests.render(ArgoCDSettings(project: "platform")).map(\.fileName)
+        #expect(other.contains("appproject-platform.yaml") && other.contains("appproject-control-plane.yaml"))
+        #expect(!other.contains("appproject-aiworker.yaml"))
+    }
+
     @Test("the repository Secrets hold placeholders only")
     func secretsHoldPlaceholdersOnly() throws {
         let secrets = ArgoCDManifests.render(.defaults).filter { $0.fileName.hasPrefix("secret-") }
@@ -306,7 +487,7 @@ struct ArgoCDCheckedInTests {
         }
     }
 
-    @Test("write removes stale *.yaml, keeps other files, and leaves unchanged files untouched")
+    @Test("write removes stale *.yaml, keeps other files, replaces changed ones and leaves unchanged ones untouched")
     func writeMakesTheFolderExactlyTheRender() throws {
         let dir = try RenderFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -317,12 +498,19 @@ struct ArgoCDCheckedInTests {
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
         #expect(names == (files.map(\.fileName) + ["README.md"]).sorted())
 
-        let staging = dir.appendingPathComponent("application-staging.yaml")
+        let staging = dir.appendingPathComponent("applicationset-staging-environments.yaml")
         let past = Date(timeIntervalSince1970: 1_000_000_000)
         try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: staging.path)
         try ArgoCDManifests.write(files, to: dir)
         let modified = try FileManager.default.attributesOfItem(atPath: staging.path)[.modificationDate] as? Date
         #expect(modified == past)
+
+        // A file whose bytes differ is replaced in place, with no temporary file left behind.
+        try Data("edited by hand\n".utf8).write(to: staging)
+        try ArgoCDManifests.write(files, to: dir)
+        let expected = try #require(files.first { $0.fileName == staging.lastPathComponent }).yaml
+        #expect(FileManager.default.contents(atPath: staging.path) == Data(expected.utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == names)
 
         #expect(throws: (any Error).self) { try ArgoCDManifests.write(files + [files[0]], to: dir) }
     }
@@ -350,6 +538,8 @@ struct ArgoCDCheckedInTests {
         #expect(throws: InputError.self) { try ArgoCDSettings(previewDomain: "localhost").validate() }
         #expect(throws: InputError.self) { try ArgoCDSettings(gitopsRepoURL: "not a url").validate() }
         #expect(throws: InputError.self) { try ArgoCDSettings(gitopsBranch: "").validate() }
+        // The environments' project can't be the control plane's: one object would be both.
+        #expect(throws: InputError.self) { try ArgoCDSettings(project: ArgoCDManifests.controlPlaneProject).validate() }
         #expect(throws: Never.self) { try ArgoCDSettings(gitopsRepoURL: "git@git.fuq.tv:admin/aiworker-gitops.git").validate() }
     }
 }
@@ -359,9 +549,42 @@ struct ArgoCDCheckedInTests {
 enum ArgoCDFixtures {
     /// Several previews, among them the longest task id allowed.
     static let taskIDs = ["abc123", "7", "fix-login-42", String(repeating: "a", count: 20) + "-" + String(repeating: "9", count: 19)]
+    /// Previews of the registered project.
+    static let shopTaskIDs = ["sh1"]
+    static let applicationSetFiles = ["applicationset-preview-environments.yaml", "applicationset-staging-environments.yaml",
+                                      "applicationset-production-environments.yaml"]
+
+    /// A registered project with two services, as `PUT /api/projects/shop` takes it.
+    static let shopDocument = #"""
+    {"services": {
+       "web": {"port": 8080, "path": "/", "healthPath": "/healthz",
+               "hosts": {"staging": "shop.staging.fuq.tv", "production": "shop.fuq.tv"}},
+       "api": {"port": 9000, "path": "/api", "defaultImage": "git.fuq.tv/shop/api:main"}}}
+    """#
+
+    static func shopCatalog(base: Catalog) throws -> Catalog {
+        try Catalog.project("shop", document: ProjectDocument.decode(shopDocument, source: "shop"), base: base)
+    }
 
     static func renderedFile(_ name: String, _ settings: ArgoCDSettings = .defaults) throws -> String {
         try #require(ArgoCDManifests.render(settings).first { $0.fileName == name }?.yaml, "render has no \(name)")
+    }
+
+    static func play(_ file: String) throws -> ApplicationSetPlay {
+        try ApplicationSetPlay(yaml: renderedFile(file))
+    }
+
+    /// What the three ApplicationSets of the defaults generate over `directories`.
+    static func applications(directories: [String]) throws -> [AppView] {
+        try applicationSetFiles.flatMap { try play($0).applications(directories: directories) }
+    }
+
+    static func application(_ name: String, directories: [String]) throws -> AppView {
+        try #require(try applications(directories: directories).first { $0.name == name }, "no Application \(name)")
+    }
+
+    static func rules(_ file: String) throws -> ProjectRules {
+        try ProjectRules(yaml: renderedFile(file))
     }
 
     static func load(_ yaml: String) throws -> [String: Any] {
@@ -408,38 +631,57 @@ enum ArgoCDFixtures {
         return FileManager.default.isExecutableFile(atPath: sibling) ? sibling : RenderFixtures.manifestor
     }
 
-    /// A checkout of the gitops repository laid out as Manifestor writes it: one folder per
-    /// preview rendered by the Templates renderer, plus staging/ and production/.
+    /// A checkout of the gitops repository laid out as Manifestor writes it, with two projects:
+    /// `aiworker` (from templates/) and the registered `shop`. One folder per preview
+    /// (`preview/task-<id>`), and each project's `staging/<project>` and `production/<project>`,
+    /// all rendered by the Templates renderer; the `.gitkeep` files of the skeleton.
     struct GitopsCheckout {
         let root: URL
+        /// The preview directories written, sorted.
+        var previewDirectories: [String] = []
 
-        static func make(taskIDs: [String]) throws -> GitopsCheckout {
+        static func make(taskIDs: [String] = ArgoCDFixtures.taskIDs, shopTaskIDs: [String] = ArgoCDFixtures.shopTaskIDs) throws -> GitopsCheckout {
             let root = try RenderFixtures.temporaryDirectory()
-            let renderer = Renderer(catalog: try RenderFixtures.catalog())
+            let aiworker = Renderer(catalog: try RenderFixtures.catalog())
+            let shop = Renderer(catalog: try ArgoCDFixtures.shopCatalog(base: aiworker.catalog))
             var environments: [RenderedEnvironment] = []
             for id in taskIDs {
-                environments.append(try renderer.preview(taskID: id, images: ["backend": "git.fuq.tv/admin/aiworker-backend:pr-\(id.count)"],
+                environments.append(try aiworker.preview(taskID: id, images: ["backend": "git.fuq.tv/admin/aiworker-backend:pr-\(id.count)"],
                                                          ttl: "3d", now: RenderFixtures.now))
             }
-            environments.append(try renderer.staging(images: ["backend": "git.fuq.tv/admin/aiworker-backend@\(RenderFixtures.digestA)"]))
-            environments.append(try renderer.production(images: [
-                "backend": "git.fuq.tv/admin/aiworker-backend@\(RenderFixtures.digestA)",
-                "frontend": "git.fuq.tv/admin/aiworker-frontend@\(RenderFixtures.digestB)",
-            ]))
+            for id in shopTaskIDs {
+                environments.append(try shop.preview(taskID: id, images: ["web": "git.fuq.tv/shop/web:pr-\(id.count)"],
+                                                     ttl: "2d", now: RenderFixtures.now))
+            }
+            let pinned: [(Renderer, [String: String])] = [
+                (aiworker, ["backend": "git.fuq.tv/admin/aiworker-backend@\(RenderFixtures.digestA)",
+                            "frontend": "git.fuq.tv/admin/aiworker-frontend@\(RenderFixtures.digestB)"]),
+                (shop, ["web": "git.fuq.tv/shop/web@\(RenderFixtures.digestA)", "api": "git.fuq.tv/shop/api@\(RenderFixtures.digestB)"]),
+            ]
+            for (renderer, images) in pinned {
+                environments.append(try renderer.staging(images: images))
+                environments.append(try renderer.production(images: images))
+            }
             for environment in environments {
                 try ManifestDirectory.sync(environment.files, to: root.appendingPathComponent(environment.directory))
             }
+            for top in ["preview", "staging", "production"] {
+                try FileManager.default.createDirectory(at: root.appendingPathComponent(top), withIntermediateDirectories: true)
+                try Data().write(to: root.appendingPathComponent("\(top)/.gitkeep"))
+            }
             try Data("# gitops\n".utf8).write(to: root.appendingPathComponent("README.md"))
-            return GitopsCheckout(root: root)
+            return GitopsCheckout(root: root, previewDirectories: (taskIDs + shopTaskIDs).map(TaskID.directory).sorted())
         }
 
         func remove() { try? FileManager.default.removeItem(at: root) }
 
-        /// Every directory, relative to the root, as Argo CD's repo-server lists them.
+        /// Every directory, relative to the root, as Argo CD's repo-server lists them: directories
+        /// only, and none whose name starts with '.' (nor anything below one).
         func directories() throws -> [String] {
             var out: [String] = []
             let keys: [URLResourceKey] = [.isDirectoryKey]
-            guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: keys) else { return [] }
+            guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: keys, options: [.skipsHiddenFiles])
+            else { return [] }
             let prefix = root.standardizedFileURL.path + "/"
             for case let url as URL in walker {
                 guard try url.resourceValues(forKeys: Set(keys)).isDirectory == true else { continue }
@@ -474,6 +716,7 @@ struct CheckoutObject {
 /// The fields of an Application that the project checks and the generator test compares.
 struct AppView {
     var name: String
+    var labels: [String: String]
     var finalizers: [String]
     var project: String
     var sourceRepoURL: String
@@ -481,11 +724,13 @@ struct AppView {
     var targetRevision: String
     var destinationServer: String
     var destinationNamespace: String
+    /// `syncPolicy.automated` is present: Argo CD syncs by itself.
+    var automated: Bool
     var automatedPrune: Bool?
     var automatedSelfHeal: Bool?
     var syncOptions: [String]
     var retryLimit: Int?
-    /// The generator directory it came from (previews only).
+    /// The generator directory it came from (generated Applications only).
     var path: String = ""
 
     /// From an Application document, or an ApplicationSet template (`metadata` + `spec`).
@@ -497,6 +742,7 @@ struct AppView {
         let syncPolicy = spec["syncPolicy"] as? [String: Any] ?? [:]
         let automated = syncPolicy["automated"] as? [String: Any]
         name = try #require(metadata["name"] as? String)
+        labels = metadata["labels"] as? [String: String] ?? [:]
         finalizers = metadata["finalizers"] as? [String] ?? []
         project = try #require(spec["project"] as? String)
         sourceRepoURL = try #require(source["repoURL"] as? String)
@@ -504,6 +750,7 @@ struct AppView {
         targetRevision = source["targetRevision"] as? String ?? "HEAD"
         destinationServer = destination["server"] as? String ?? ""
         destinationNamespace = destination["namespace"] as? String ?? ""
+        self.automated = automated != nil
         automatedPrune = automated?["prune"] as? Bool
         automatedSelfHeal = automated?["selfHeal"] as? Bool
         syncOptions = syncPolicy["syncOptions"] as? [String] ?? []
@@ -513,13 +760,16 @@ struct AppView {
 
 /// Argo CD's git directory generator with `goTemplate: false`, as in
 /// applicationset/generators/git.go: list every directory, keep those that Go's `path.Match`
-/// matches against a `directories[].path`, and fill the template with fasttemplate.
+/// matches against a `directories[].path`, and fill the template with fasttemplate. Then, as
+/// applicationset/utils does, a filled template without finalizers gets the resources
+/// finalizer unless `syncPolicy.preserveResourcesOnDeletion` is true.
 struct ApplicationSetPlay {
     let repoURL: String
     let revision: String
     let includes: [String]
     let excludes: [String]
     let template: [String: Any]
+    let preserveResourcesOnDeletion: Bool
 
     init(yaml: String) throws {
         let doc = try ArgoCDFixtures.load(yaml)
@@ -535,6 +785,9 @@ struct ApplicationSetPlay {
         includes = directories.filter { $0["exclude"] as? Bool != true }.compactMap { $0["path"] as? String }
         excludes = directories.filter { $0["exclude"] as? Bool == true }.compactMap { $0["path"] as? String }
         template = try #require(spec["template"] as? [String: Any])
+        let syncPolicy = spec["syncPolicy"] as? [String: Any] ?? [:]
+        try #require(Set(syncPolicy.keys).isSubset(of: ["preserveResourcesOnDeletion"]), "applicationsSync is not modelled")
+        preserveResourcesOnDeletion = syncPolicy["preserveResourcesOnDeletion"] as? Bool ?? false
     }
 
     func applications(directories: [String]) throws -> [AppView] {
@@ -544,6 +797,9 @@ struct ApplicationSetPlay {
                 let filled = try Self.substitute(template, Self.parameters(forDirectory: dir))
                 var app = try AppView(document: try #require(filled as? [String: Any]))
                 app.path = dir
+                if app.finalizers.isEmpty && !preserveResourcesOnDeletion {
+                    app.finalizers = [ArgoCDManifests.resourcesFinalizer]
+                }
                 return app
             }
     }

@@ -1,0 +1,34 @@
+import KubeModel
+
+extension ArgoCDManifests {
+    /// The AppProject of every project's environments (`ArgoCDSettings.project`, `aiworker` by
+    /// default). Its Applications come from the gitops repository only, and deploy into
+    /// exactly the three kinds of namespace Manifestor renders: a preview's `preview-task-<id>`
+    /// and a project's `<project>-staging` and `<project>-production`. Not `control-plane`,
+    /// nor a bare `staging` or `production`, nor anything else of the cluster.
+    static func project(_ s: ArgoCDSettings) -> AppProject {
+        AppProject(
+            metadata: meta(s.project, s),
+            sourceRepos: [s.gitopsRepoURL],
+            destinations: [previewNamespaceGlob, stagingNamespaceGlob, productionNamespaceGlob]
+                .map { ApplicationDestination(namespace: $0) },
+            description: "Previews, staging and production of every project, from the gitops repository; rendered by manifestor argocd",
+            clusterResourceWhitelist: clusterScopedKinds,
+            namespaceResourceWhitelist: namespacedKinds
+        )
+    }
+
+    /// The control plane's own AppProject: the code repository into `control-plane`, nothing
+    /// else. Kept apart so that no project's Application, whatever its directory says, is
+    /// admitted there.
+    static func controlPlaneAppProject(_ s: ArgoCDSettings) -> AppProject {
+        AppProject(
+            metadata: meta(controlPlaneProject, s),
+            sourceRepos: [s.codeRepoURL],
+            destinations: [ApplicationDestination(namespace: controlPlaneNamespace)],
+            description: "The AiWorker control plane, from the code repository; rendered by manifestor argocd",
+            clusterResourceWhitelist: clusterScopedKinds,
+            namespaceResourceWhitelist: namespacedKinds
+        )
+    }
+}
