@@ -14,10 +14,13 @@ public struct DeployStaging: GitOperation {
     public var requestedBy: String
     /// The project whose staging this renders (its catalog is read at the tip).
     public var project: String
+    /// The commit that last changed staging as the caller saw it (`ExpectedCommit`).
+    public var expected: String?
 
     public init(images: [String: String], imageTags: [String: String] = [:], requestedBy: String = defaultRequester,
-                project: String = ProjectName.builtIn) {
+                project: String = ProjectName.builtIn, expected: String? = nil) {
         self.images = images; self.imageTags = imageTags; self.requestedBy = requestedBy; self.project = project
+        self.expected = expected
     }
 
     public var name: String { "deploy-staging" }
@@ -34,6 +37,7 @@ public struct DeployStaging: GitOperation {
     }
 
     public func plan(_ tree: TreeSnapshot, _ context: OperationContext) throws -> OperationPlan<EnvironmentUpdate> {
+        try ExpectedCommit.check(expected, scope: scope, tree: tree)
         let catalog = try ProjectCatalogs.catalog(project, tree: tree, builtIn: context.catalog)
         let running = RunningImages(files: try tree.files(under: scope.directory))
         var tags = running.tags.filter { images[$0.key] == nil }
@@ -70,5 +74,32 @@ extension ManifestorConfig {
     public func makeRegistryClient() -> RegistryClient? {
         guard let registry, let url = URL(string: registry.url) else { return nil }
         return RegistryClient(baseURL: url, username: registry.username, password: registryPassword)
+    }
+}
+
+/// `expected` on the writes to staging and production: the commit that last changed the
+/// environment as the caller saw it. Checked on the tip the write is planned on, so a write
+/// racing another one is refused (409) rather than applied to a state nobody looked at.
+public enum ExpectedCommit {
+    /// 7 to 40 hex digits, lower-cased; nil when not given.
+    public static func parse(_ text: String?) throws -> String? {
+        guard let text else { return nil }
+        let lower = text.lowercased()
+        guard (7...40).contains(lower.count), lower.allSatisfy({ $0.isASCII && $0.isHexDigit }) else {
+            throw InputError(code: "invalid_expected", field: "expected",
+                             rule: "must be the commit that last changed the environment (7 to 40 hex digits), not \(YAMLEmitter.quoted(CommitMessage.oneLine(text)))")
+        }
+        return lower
+    }
+
+    /// 409 `conflict`, naming the current commit, unless `expected` is the commit that last changed `scope`.
+    static func check(_ expected: String?, scope: EnvironmentScope, tree: TreeSnapshot) throws {
+        guard let expected else { return }
+        let last = try tree.commitsChanging(scope.directory, limit: 1).first
+        guard let last, last.id.hex.hasPrefix(expected) else {
+            let current = last.map { "\($0.id.hex) (\(CommitMessage.oneLine($0.subject)))" } ?? "no commit"
+            throw ConflictError(code: "conflict",
+                                message: "expected: \(scope)/ was last changed by \(current), not \(expected); read it again and retry")
+        }
     }
 }

@@ -54,9 +54,11 @@ public struct Promote: GitOperation {
     public var requestedBy: String
     /// The project whose environments are promoted (its catalog is read at the tip).
     public var project: String
+    /// The commit that last changed the target as the caller saw it (`ExpectedCommit`).
+    public var expected: String?
 
     public init(from: PromotionSource, to: StableEnvironment, services: [String] = [], allowTag: Bool = false,
-                requestedBy: String = defaultRequester, project: String = ProjectName.builtIn) throws {
+                requestedBy: String = defaultRequester, project: String = ProjectName.builtIn, expected: String? = nil) throws {
         switch (from, to) {
         case (.staging, .production), (.preview, .staging): break
         default:
@@ -64,18 +66,18 @@ public struct Promote: GitOperation {
                              rule: "\(from) can't be promoted to \(to.rawValue); promote staging → production or preview/task-<id> → staging")
         }
         self.from = from; self.to = to; self.services = services; self.allowTag = allowTag; self.requestedBy = requestedBy
-        self.project = project
+        self.project = project; self.expected = expected
     }
 
     /// Parses the names of the HTTP body and of the CLI arguments.
     public init(from: String, to: String, services: [String] = [], allowTag: Bool = false, requestedBy: String = defaultRequester,
-                project: String = ProjectName.builtIn) throws {
+                project: String = ProjectName.builtIn, expected: String? = nil) throws {
         guard let target = StableEnvironment(rawValue: to) else {
             throw InputError(code: "invalid_environment", field: "to",
                              rule: "must be staging or production, not \(YAMLEmitter.quoted(CommitMessage.oneLine(to)))")
         }
         try self.init(from: try PromotionSource.named(from), to: target, services: services, allowTag: allowTag, requestedBy: requestedBy,
-                      project: project)
+                      project: project, expected: try ExpectedCommit.parse(expected))
     }
 
     public var name: String { "promote" }
@@ -99,6 +101,7 @@ public struct Promote: GitOperation {
     }
 
     public func plan(_ tree: TreeSnapshot, _ context: OperationContext) throws -> OperationPlan<PromotionResult> {
+        try ExpectedCommit.check(expected, scope: target, tree: tree)
         let catalog = try ProjectCatalogs.catalog(project, tree: tree, builtIn: context.catalog)
         let source = RunningImages(files: try tree.files(under: from.directory(project: project)))
         guard !source.images.isEmpty else {

@@ -7,7 +7,9 @@ import Templates
 /// A new commit whose `staging/<project>/` or `production/<project>/` is, byte for byte, that
 /// environment's content after an earlier commit. Nothing is rewritten: the history keeps every commit.
 ///
-/// - `previous`: the content before the last commit that changed the environment.
+/// - `previous`: the content before the newest change that is not itself a rollback (read from
+///   the commits' `Operation:` trailers). A retried rollback finds the same change, whose undoing
+///   is already in place, so it changes nothing and never re-applies what it undid.
 /// - a commit id (7 to 40 hex digits, on the branch's history): the content right after it;
 ///   the commit must have changed the environment.
 public struct Rollback: GitOperation {
@@ -37,10 +39,13 @@ public struct Rollback: GitOperation {
     public var scope: EnvironmentScope
     public var target: Target
     public var requestedBy: String
+    /// The commit that last changed the environment as the caller saw it (`ExpectedCommit`).
+    public var expected: String?
 
     public init(environment: StableEnvironment, target: Target, requestedBy: String = defaultRequester,
-                project: String = ProjectName.builtIn) {
+                project: String = ProjectName.builtIn, expected: String? = nil) {
         scope = EnvironmentScope(environment, project: project); self.target = target; self.requestedBy = requestedBy
+        self.expected = expected
     }
 
     public var name: String { "rollback" }
@@ -52,11 +57,13 @@ public struct Rollback: GitOperation {
 
     public func plan(_ tree: TreeSnapshot, _ context: OperationContext) throws -> OperationPlan<EnvironmentUpdate> {
         let directory = scope.directory
+        try ExpectedCommit.check(expected, scope: scope, tree: tree)
         let restorePoint: ObjectID
         let reason: String
         switch target {
         case .previous:
-            guard let last = try tree.commitsChanging(directory, limit: 1).first, let parent = last.parents.first else {
+            let changes = try tree.commitsChanging(directory, limit: 1000)
+            guard let last = changes.first(where: { !Self.isRollback($0) }), let parent = last.parents.first else {
                 throw unprocessable("no_previous_state", "\(directory)/ has no earlier state to roll back to")
             }
             restorePoint = parent
@@ -89,6 +96,11 @@ public struct Rollback: GitOperation {
             message: message,
             answer: EnvironmentUpdate(scope: scope, images: after.images, tags: after.tags, changes: changes,
                                       restoredFrom: restorePoint))
+    }
+
+    /// Whether `commit` is a rollback's own commit (its `Operation:` trailer).
+    static func isRollback(_ commit: CommitInfo) -> Bool {
+        CommitMessage.trailers(of: commit.message).contains { $0.0 == "Operation" && $0.1 == "rollback" }
     }
 
     /// The commit of the branch's first-parent history that `prefix` names.

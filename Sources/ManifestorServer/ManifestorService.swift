@@ -13,12 +13,14 @@ public final class ManifestorService: Sendable {
     public let refreshReads: Bool
     public let config: ManifestorConfig
     private let loadCatalog: @Sendable () throws -> Catalog
+    private let clock: @Sendable () -> Date
 
     public init(config: ManifestorConfig, catalog: @escaping @Sendable () throws -> Catalog, metrics: ServerMetrics = ServerMetrics(),
                 clock: @escaping @Sendable () -> Date = Date.init, logger: Logger = Logger(label: "manifestor")) {
         self.config = config
         self.metrics = metrics
         self.loadCatalog = catalog
+        self.clock = clock
         self.committer = Committer(settings: Committer.Settings(config: config), catalog: catalog, clock: clock, logger: logger, metrics: metrics)
         self.maxBodyBytes = config.server.maxBodyBytes ?? 64 * 1024
         self.refreshReads = true
@@ -32,5 +34,12 @@ public final class ManifestorService: Sendable {
     func catalog(of project: String) async throws -> Catalog {
         let builtIn = try catalog()
         return project == ProjectName.builtIn ? builtIn : try await committer.catalog(of: project, builtIn: builtIn)
+    }
+
+    /// The answer of a write with `dryRun`: what it would commit (200), planned on the remote's
+    /// tip with the same checks as the write; nothing is committed or pushed.
+    func dryRun<Op: GitOperation, J: Encodable>(_ operation: Op, answer: (CommitOutcome<Op.Answer>) -> J) async throws -> DryRunAnswer<J> {
+        let run = try await committer.dryRun(operation, catalog: try catalog(), now: clock())
+        return DryRunAnswer(run, answer: answer(run.outcome))
     }
 }

@@ -78,6 +78,11 @@ paths:
       operationId: deletePreview
       summary: Remove preview/task-{id}/ in one commit (deployer)
       parameters:
+        - name: dryRun
+          in: query
+          required: false
+          description: Answer what the delete would commit, and commit nothing.
+          schema: {type: boolean}
         - $ref: '#/components/parameters/TaskId'
       responses:
         '200':
@@ -490,6 +495,63 @@ paths:
         '403': {$ref: '#/components/responses/Error'}
         '404': {$ref: '#/components/responses/Error'}
         '503': {$ref: '#/components/responses/Unavailable'}
+  /api/environments/{env}/diff:
+    get:
+      operationId: getDiff
+      summary: What an environment would change if it took FROM (reader)
+      description: |
+        from=staging or preview/task-<id>: the image changes and files a promotion would change;
+        from=previous or a commit id: what a rollback to it would change. Nothing is committed.
+      parameters:
+        - $ref: '#/components/parameters/Environment'
+        - name: from
+          in: query
+          required: true
+          schema:
+            type: string
+            pattern: '^(staging|previous|preview/task-[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?|[0-9a-fA-F]{7,40})$'
+      responses:
+        '200':
+          description: The difference.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Diff'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
+        '409': {$ref: '#/components/responses/Error'}
+        '422': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
+  /api/projects/{project}/environments/{env}/diff:
+    get:
+      operationId: getDiffOfProject
+      summary: What an environment would change if it took FROM (reader)
+      description: |
+        from=staging or preview/task-<id>: the image changes and files a promotion would change;
+        from=previous or a commit id: what a rollback to it would change. Nothing is committed.
+      parameters:
+        - $ref: '#/components/parameters/Project'
+        - $ref: '#/components/parameters/Environment'
+        - name: from
+          in: query
+          required: true
+          schema:
+            type: string
+            pattern: '^(staging|previous|preview/task-[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?|[0-9a-fA-F]{7,40})$'
+      responses:
+        '200':
+          description: The difference.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Diff'}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+        '403': {$ref: '#/components/responses/Error'}
+        '404': {$ref: '#/components/responses/Error'}
+        '409': {$ref: '#/components/responses/Error'}
+        '422': {$ref: '#/components/responses/Error'}
+        '503': {$ref: '#/components/responses/Unavailable'}
   /healthz:
     get:
       operationId: healthz
@@ -624,6 +686,9 @@ components:
           description: Time to live such as 7d or 12h.
           pattern: '^[1-9][0-9]{0,6}[smhd]$'
         requestedBy: {$ref: '#/components/schemas/Requester'}
+        dryRun:
+          type: boolean
+          description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
     DeployEnvironmentRequest:
       type: object
       additionalProperties: false
@@ -631,6 +696,13 @@ components:
       properties:
         images: {$ref: '#/components/schemas/ImagesRequest'}
         requestedBy: {$ref: '#/components/schemas/Requester'}
+        expected:
+          type: string
+          description: The commit that last changed the target environment as the caller saw it; if it moved, 409 conflict and nothing is committed.
+          pattern: '^[0-9a-fA-F]{7,40}$'
+        dryRun:
+          type: boolean
+          description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
     ProjectDeployEnvironmentRequest:
       type: object
       additionalProperties: false
@@ -638,6 +710,13 @@ components:
       properties:
         images: {$ref: '#/components/schemas/ProjectImagesRequest'}
         requestedBy: {$ref: '#/components/schemas/Requester'}
+        expected:
+          type: string
+          description: The commit that last changed the target environment as the caller saw it; if it moved, 409 conflict and nothing is committed.
+          pattern: '^[0-9a-fA-F]{7,40}$'
+        dryRun:
+          type: boolean
+          description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
     ProjectPromoteRequest:
       type: object
       additionalProperties: false
@@ -661,6 +740,13 @@ components:
           type: boolean
           description: Let production take images named by tag instead of digest.
         requestedBy: {$ref: '#/components/schemas/Requester'}
+        expected:
+          type: string
+          description: The commit that last changed the target environment as the caller saw it; if it moved, 409 conflict and nothing is committed.
+          pattern: '^[0-9a-fA-F]{7,40}$'
+        dryRun:
+          type: boolean
+          description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
     PromoteRequest:
       type: object
       additionalProperties: false
@@ -684,6 +770,13 @@ components:
           type: boolean
           description: Let production take images named by tag instead of digest.
         requestedBy: {$ref: '#/components/schemas/Requester'}
+        expected:
+          type: string
+          description: The commit that last changed the target environment as the caller saw it; if it moved, 409 conflict and nothing is committed.
+          pattern: '^[0-9a-fA-F]{7,40}$'
+        dryRun:
+          type: boolean
+          description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
     RollbackRequest:
       type: object
       additionalProperties: false
@@ -694,6 +787,13 @@ components:
           description: previous, or a commit id
           pattern: '^(previous|[0-9a-f]{7,40})$'
         requestedBy: {$ref: '#/components/schemas/Requester'}
+        expected:
+          type: string
+          description: The commit that last changed the target environment as the caller saw it; if it moved, 409 conflict and nothing is committed.
+          pattern: '^[0-9a-fA-F]{7,40}$'
+        dryRun:
+          type: boolean
+          description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
     Preview:
       type: object
       required: [taskId, namespace, url, path, images, project]
@@ -852,6 +952,26 @@ components:
           description: For a rollback, the commit whose content was restored.
         subject: {type: string}
         date: {type: string}
+    DryRunPaths:
+      type: object
+      description: The files a write would add, change and remove.
+      required: [added, changed, removed]
+      properties:
+        added: {type: array, items: {type: string}}
+        changed: {type: array, items: {type: string}}
+        removed: {type: array, items: {type: string}}
+    Diff:
+      type: object
+      required: [project, from, to, changes, paths]
+      properties:
+        project: {type: string}
+        from: {type: string}
+        to: {type: string}
+        base: {type: [string, 'null']}
+        changes:
+          type: array
+          items: {$ref: '#/components/schemas/ImageChange'}
+        paths: {$ref: '#/components/schemas/DryRunPaths'}
     ImageChange:
       type: object
       description: One service's image before and after; `from` is absent for a service the environment did not run yet.

@@ -22,10 +22,36 @@ struct ProjectOption: ParsableArguments {
     }
 }
 
+/// `--dry-run`, on every write.
+struct DryRunOption: ParsableArguments {
+    @Flag(help: "Check and plan the write on the remote's tip, print what it would commit (paths, message), and commit nothing.")
+    var dryRun = false
+}
+
+/// `--expected`, on the writes to staging and production.
+struct ExpectedOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Refuse (exit 1, nothing committed) unless COMMIT is the one that last changed the environment.", valueName: "COMMIT"))
+    var expected: String?
+
+    func parsed() throws -> String? { try ExpectedCommit.parse(expected) }
+}
+
 extension RepositoryOptions {
     /// Prints `value` as the JSON the HTTP API answers.
     func printJSON<J: Encodable>(_ value: J) throws {
         printLine(String(decoding: try encodeAnswer(value), as: UTF8.self))
+    }
+
+    /// Submits `operation` and prints the outcome, or with `dryRun` prints what it would commit.
+    func write<Op: GitOperation, J: Encodable>(_ operation: Op, committer: Committer, catalog: Catalog, dryRun: DryRunOption,
+                                               json: (CommitOutcome<Op.Answer>) -> J) async throws {
+        guard dryRun.dryRun else {
+            let outcome = try await committer.submit(operation)
+            return try report(outcome, json: json(outcome))
+        }
+        let run = try await committer.dryRun(operation, catalog: catalog)
+        if self.json { return try printJSON(DryRunAnswer(run, answer: json(run.outcome))) }
+        run.lines.forEach(printLine)
     }
 }
 
@@ -40,6 +66,8 @@ extension Manifestor {
 
         @OptionGroup var images: ImageOptions
         @OptionGroup var project: ProjectOption
+        @OptionGroup var expected: ExpectedOption
+        @OptionGroup var dryRun: DryRunOption
         @OptionGroup var requester: RequesterOption
         @OptionGroup var options: RepositoryOptions
 
@@ -54,11 +82,11 @@ extension Manifestor {
             }
             let (config, builtIn) = try options.load()
             let committer = options.committer(config, builtIn)
-            var operation = GitOps.DeployStaging(images: try images.parsed(), requestedBy: requester.requestedBy, project: project.project)
+            var operation = GitOps.DeployStaging(images: try images.parsed(), requestedBy: requester.requestedBy, project: project.project,
+                                                 expected: try expected.parsed())
             try operation.validate(try await project.catalog(committer, builtIn: builtIn))
             try await operation.pinImages(with: config.makeRegistryClient())
-            let outcome = try await committer.submit(operation)
-            try options.report(outcome, json: EnvironmentAnswer(outcome))
+            try await options.write(operation, committer: committer, catalog: builtIn, dryRun: dryRun, json: EnvironmentAnswer.init)
         }
     }
 
@@ -83,19 +111,19 @@ extension Manifestor {
         var allowTag = false
 
         @OptionGroup var project: ProjectOption
+        @OptionGroup var expected: ExpectedOption
+        @OptionGroup var dryRun: DryRunOption
         @OptionGroup var requester: RequesterOption
         @OptionGroup var options: RepositoryOptions
 
         func run() async throws {
             let operation = try GitOps.Promote(from: from, to: to, services: services, allowTag: allowTag, requestedBy: requester.requestedBy,
-                                               project: project.project)
+                                               project: project.project, expected: expected.expected)
             let (config, catalog) = try options.load()
             let committer = options.committer(config, catalog)
             try operation.validate(try await project.catalog(committer, builtIn: catalog))
-            guard review else {
-                let outcome = try await committer.submit(operation)
-                try options.report(outcome, json: PromotionAnswer(outcome, branch: nil))
-                return
+            guard review, !dryRun.dryRun else {
+                return try await options.write(operation, committer: committer, catalog: catalog, dryRun: dryRun) { PromotionAnswer($0, branch: nil) }
             }
             let (target, name) = (operation.to, project.project)
             let reviewed = try await committer.submitForReview(operation, catalog: catalog) {
@@ -120,18 +148,19 @@ extension Manifestor {
         var to: String
 
         @OptionGroup var project: ProjectOption
+        @OptionGroup var expected: ExpectedOption
+        @OptionGroup var dryRun: DryRunOption
         @OptionGroup var requester: RequesterOption
         @OptionGroup var options: RepositoryOptions
 
         func run() async throws {
             let operation = GitOps.Rollback(environment: try StableEnvironment.named(environment), target: try GitOps.Rollback.Target.named(to),
-                                            requestedBy: requester.requestedBy, project: project.project)
+                                            requestedBy: requester.requestedBy, project: project.project, expected: try expected.parsed())
             try operation.validate()
             let (config, catalog) = try options.load()
             let committer = options.committer(config, catalog)
             _ = try await project.catalog(committer, builtIn: catalog)
-            let outcome = try await committer.submit(operation)
-            try options.report(outcome, json: EnvironmentAnswer(outcome))
+            try await options.write(operation, committer: committer, catalog: catalog, dryRun: dryRun, json: EnvironmentAnswer.init)
         }
     }
 
@@ -180,6 +209,7 @@ extension Manifestor {
         @Option(help: "Only the previews of this project (default: every project's).")
         var project: String?
 
+        @OptionGroup var dryRun: DryRunOption
         @OptionGroup var requester: RequesterOption
         @OptionGroup var options: RepositoryOptions
 
@@ -194,8 +224,33 @@ extension Manifestor {
             let operation = ExpirePreviews(now: moment, requestedBy: requester.requestedBy, project: project)
             try operation.validate()
             let (config, catalog) = try options.load()
-            let outcome = try await options.committer(config, catalog).submit(operation)
-            try options.report(outcome, json: ExpiryAnswer(outcome))
+            try await options.write(operation, committer: options.committer(config, catalog), catalog: catalog, dryRun: dryRun,
+                                    json: ExpiryAnswer.init)
+        }
+    }
+
+    struct Diff: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "What TO would change if it took FROM: a promotion (FROM staging or preview/task-<id>) or a rollback (FROM previous or a commit).",
+            discussion: "Prints one line per image change (service: old → new), then A|M|D per file; nothing is committed.")
+
+        @Argument(help: "staging, preview/task-<id>, previous, or a commit id.")
+        var from: String
+
+        @Argument(help: "staging or production.")
+        var to: String
+
+        @OptionGroup var project: ProjectOption
+        @OptionGroup var options: RepositoryOptions
+
+        func run() async throws {
+            let target = try StableEnvironment.named(to)
+            let (config, catalog) = try options.load()
+            let committer = options.committer(config, catalog)
+            _ = try await project.catalog(committer, builtIn: catalog)
+            let answer = try await committer.diff(from: from, to: target, project: project.project, catalog: catalog)
+            if options.json { return try options.printJSON(answer) }
+            answer.lines.forEach(printLine)
         }
     }
 

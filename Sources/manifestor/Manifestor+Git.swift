@@ -66,6 +66,8 @@ extension Manifestor {
 
         @OptionGroup var project: ProjectOption
 
+        @OptionGroup var dryRun: DryRunOption
+
         @OptionGroup var requester: RequesterOption
 
         @OptionGroup var options: RepositoryOptions
@@ -78,8 +80,7 @@ extension Manifestor {
                                                  project: project.project)
             try operation.validate(catalog)
             try await operation.pinImages(with: config.makeRegistryClient())
-            let outcome = try await committer.submit(operation)
-            try options.report(outcome, json: PreviewAnswer(outcome))
+            try await options.write(operation, committer: committer, catalog: builtIn, dryRun: dryRun, json: PreviewAnswer.init)
         }
     }
 
@@ -91,6 +92,8 @@ extension Manifestor {
         @Argument(help: "The task id.")
         var id: String
 
+        @OptionGroup var dryRun: DryRunOption
+
         @OptionGroup var requester: RequesterOption
 
         @OptionGroup var options: RepositoryOptions
@@ -99,8 +102,8 @@ extension Manifestor {
             let (config, catalog) = try options.load()
             let operation = GitOps.DeletePreview(taskID: id, requestedBy: requester.requestedBy)
             try operation.validate()
-            let outcome = try await options.committer(config, catalog).submit(operation)
-            try options.report(outcome, json: PreviewAnswer(outcome))
+            try await options.write(operation, committer: options.committer(config, catalog), catalog: catalog, dryRun: dryRun,
+                                    json: PreviewAnswer.init)
         }
     }
 }

@@ -18,12 +18,15 @@ struct EnvironmentController {
             router.post("\(prefix)/environments/{env}/rollback", use: rollback)
             router.get("\(prefix)/environments/{env}", use: get)
             router.get("\(prefix)/environments/{env}/history", use: history)
+            router.get("\(prefix)/environments/{env}/diff", use: diff)
         }
     }
 
     struct DeployBody: Decodable {
         var images: [String: String]
         var requestedBy: String?
+        var expected: String?
+        var dryRun: Bool?
     }
 
     struct PromoteBody: Decodable {
@@ -33,11 +36,15 @@ struct EnvironmentController {
         var review: Bool?
         var allowTag: Bool?
         var requestedBy: String?
+        var expected: String?
+        var dryRun: Bool?
     }
 
     struct RollbackBody: Decodable {
         var to: String
         var requestedBy: String?
+        var expected: String?
+        var dryRun: Bool?
     }
 
     /// The route's project: `{project}`, or `aiworker` on the older routes.
@@ -62,11 +69,13 @@ struct EnvironmentController {
             throw InputError(code: "invalid_environment", field: "env",
                              rule: "production is changed only by promotion: POST \(project == ProjectName.builtIn ? "/api" : "/api/projects/\(project)")/promote", kind: .unprocessable)
         }
-        let body = try await request.decodeStrict(DeployBody.self, allowedKeys: ["images", "requestedBy"],
+        let body = try await request.decodeStrict(DeployBody.self, allowedKeys: ["images", "requestedBy", "expected", "dryRun"],
                                                   limit: service.maxBodyBytes, context: context)
-        var operation = DeployStaging(images: body.images, requestedBy: body.requestedBy ?? caller.name, project: project)
+        var operation = DeployStaging(images: body.images, requestedBy: body.requestedBy ?? caller.name, project: project,
+                                      expected: try ExpectedCommit.parse(body.expected))
         try operation.validate(try await service.catalog(of: project))
         try await operation.pinImages(with: service.registry)
+        if body.dryRun == true { return try jsonResponse(try await service.dryRun(operation, answer: EnvironmentAnswer.init)) }
         let outcome = try await service.committer.submit(operation)
         context.logger.info("deploy-staging", metadata: ["project": "\(project)", "commit": "\(outcome.commitHex)", "changed": "\(outcome.changed)", "caller": "\(caller.name)"])
         return try jsonResponse(EnvironmentAnswer(outcome), status: outcome.changed ? .created : .ok)
@@ -75,11 +84,15 @@ struct EnvironmentController {
     @Sendable func promote(_ request: Request, context: ManifestorContext) async throws -> Response {
         let caller = try context.require(.releaseManager)
         let project = try project(context)
-        let body = try await request.decodeStrict(PromoteBody.self, allowedKeys: ["from", "to", "services", "review", "allowTag", "requestedBy"],
+        let body = try await request.decodeStrict(PromoteBody.self, allowedKeys: ["from", "to", "services", "review", "allowTag", "requestedBy",
+                                                                                  "expected", "dryRun"],
                                                   limit: service.maxBodyBytes, context: context)
         let operation = try Promote(from: body.from, to: body.to, services: body.services ?? [], allowTag: body.allowTag ?? false,
-                                    requestedBy: body.requestedBy ?? caller.name, project: project)
+                                    requestedBy: body.requestedBy ?? caller.name, project: project, expected: body.expected)
         try operation.validate(try await service.catalog(of: project))
+        if body.dryRun == true {
+            return try jsonResponse(try await service.dryRun(operation) { PromotionAnswer($0, branch: nil) })
+        }
         let answer: PromotionAnswer
         let status: HTTPResponse.Status
         if body.review == true {
@@ -102,12 +115,14 @@ struct EnvironmentController {
     @Sendable func rollback(_ request: Request, context: ManifestorContext) async throws -> Response {
         let caller = try context.require(.releaseManager)
         let scope = try scope(context)
-        let body = try await request.decodeStrict(RollbackBody.self, allowedKeys: ["to", "requestedBy"],
+        let body = try await request.decodeStrict(RollbackBody.self, allowedKeys: ["to", "requestedBy", "expected", "dryRun"],
                                                   limit: service.maxBodyBytes, context: context)
         let operation = Rollback(environment: scope.environment, target: try Rollback.Target.named(body.to),
-                                 requestedBy: body.requestedBy ?? caller.name, project: scope.project)
+                                 requestedBy: body.requestedBy ?? caller.name, project: scope.project,
+                                 expected: try ExpectedCommit.parse(body.expected))
         try operation.validate()
         _ = try await service.catalog(of: scope.project)
+        if body.dryRun == true { return try jsonResponse(try await service.dryRun(operation, answer: EnvironmentAnswer.init)) }
         let outcome = try await service.committer.submit(operation)
         context.logger.info("rollback", metadata: ["env": "\(scope)", "commit": "\(outcome.commitHex)", "caller": "\(caller.name)"])
         return try jsonResponse(EnvironmentAnswer(outcome), status: outcome.changed ? .created : .ok)
@@ -132,6 +147,18 @@ struct EnvironmentController {
             return try environmentHistory(scope, tree: tree, limit: limit)
         }
         return try jsonResponse(answer)
+    }
+
+    /// `?from=staging|preview/task-<id>|previous|<commit>`: what the environment would change if it took that.
+    @Sendable func diff(_ request: Request, context: ManifestorContext) async throws -> Response {
+        _ = try context.require(.reader)
+        let scope = try scope(context)
+        guard let from = request.uri.queryParameters.get("from").map({ String($0) }), !from.isEmpty else {
+            throw APIError(.badRequest, code: "missing_from", message: "from: is required: staging, preview/task-<id>, previous or a commit id")
+        }
+        _ = try await service.catalog(of: scope.project)
+        return try jsonResponse(try await service.committer.diff(from: from, to: scope.environment, project: scope.project,
+                                                                 catalog: try service.catalog()))
     }
 
     /// `?limit=N` (1-1000, default 50).

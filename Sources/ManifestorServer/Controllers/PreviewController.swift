@@ -20,6 +20,7 @@ struct PreviewController {
         var ttl: String?
         var requestedBy: String?
         var project: String?
+        var dryRun: Bool?
     }
 
     func taskID(_ context: ManifestorContext) throws -> String {
@@ -29,7 +30,7 @@ struct PreviewController {
     @Sendable func deploy(_ request: Request, context: ManifestorContext) async throws -> Response {
         let caller = try context.require(.deployer)
         let id = try taskID(context)
-        let body = try await request.decodeStrict(DeployBody.self, allowedKeys: ["images", "ttl", "requestedBy", "project"],
+        let body = try await request.decodeStrict(DeployBody.self, allowedKeys: ["images", "ttl", "requestedBy", "project", "dryRun"],
                                                   limit: service.maxBodyBytes, context: context)
         // The name is checked by `catalog(of:)` (a registered project) and by `validate`.
         let project = body.project ?? ProjectName.builtIn
@@ -38,6 +39,7 @@ struct PreviewController {
         var operation = DeployPreview(taskID: id, images: body.images, ttl: body.ttl, requestedBy: requester, project: project)
         try operation.validate(catalog)
         try await operation.pinImages(with: service.registry)
+        if body.dryRun == true { return try jsonResponse(try await service.dryRun(operation, answer: PreviewAnswer.init)) }
         let outcome = try await service.committer.submit(operation)
         context.logger.info("deploy-preview", metadata: ["task": "\(id)", "commit": "\(outcome.commitHex)", "changed": "\(outcome.changed)", "caller": "\(caller.name)"])
         return try jsonResponse(PreviewAnswer(outcome), status: outcome.changed ? .created : .ok)
@@ -59,9 +61,19 @@ struct PreviewController {
         let id = try taskID(context)
         let operation = DeletePreview(taskID: id, requestedBy: caller.name)
         try operation.validate()
+        if try dryRunQuery(request) { return try jsonResponse(try await service.dryRun(operation, answer: PreviewAnswer.init)) }
         let outcome = try await service.committer.submit(operation)
         context.logger.info("delete-preview", metadata: ["task": "\(id)", "commit": "\(outcome.commitHex)", "caller": "\(caller.name)"])
         return try jsonResponse(PreviewAnswer(outcome))
+    }
+
+    /// `?dryRun=true` (or false); anything else is a 400.
+    private func dryRunQuery(_ request: Request) throws -> Bool {
+        guard let text = request.uri.queryParameters.get("dryRun") else { return false }
+        guard let value = Bool(String(text)) else {
+            throw APIError(.badRequest, code: "invalid_dry_run", message: "dryRun: must be true or false")
+        }
+        return value
     }
 
     @Sendable func list(_ request: Request, context: ManifestorContext) async throws -> Response {
