@@ -3,15 +3,19 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?=
 
-.PHONY: setup build release run test bench bench-render clean
+.PHONY: setup setup-run build release run test bench bench-render clean
+
+# What running needs (libgit2); `setup` adds what the tests and benchmarks need.
+setup-run:
+	@bash scripts/setup.sh run
 
 setup:
-	@bash scripts/setup.sh
+	@bash scripts/setup.sh test
 
-build: setup
+build: setup-run
 	$(SWIFT) build
 
-release: setup
+release: setup-run
 	$(SWIFT) build -c release
 
 # Serves on 127.0.0.1:8080 against a local bare repository seeded from gitops-skeleton/
@@ -19,14 +23,14 @@ release: setup
 run: build
 	.build/debug/manifestor serve $(if $(CONFIG),--config $(CONFIG),)
 
-test: build
+test: setup build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
 # Manifestor vs the git CLI baseline and the bare-push floor against the real smart-HTTP server on
 # loopback; prints a markdown table and writes bench/results.md (about 12 minutes; work folders
 # in $TMPDIR).
-bench: release
+bench: setup release
 	.venv/bin/python bench/run.py --manifestor .build/release/manifestor
 
 bench-render: release

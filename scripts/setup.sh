@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Idempotent setup of everything Manifestor's build and tests need on Debian 12
-# (which already has Swift and python3). Safe to run as root with no stdin (CI).
-#   scripts/setup.sh
-# Installs missing apt packages, then a Python venv at $REPO/.venv with the
-# validation tools. Re-running is cheap: nothing is reinstalled when present.
+# Idempotent setup of what Manifestor needs on Debian 12 (which already has Swift and
+# python3). Safe to run as root with no stdin (CI).
+#   scripts/setup.sh run    what building and running need (make run): libgit2 and pkg-config
+#   scripts/setup.sh test   that, and what the tests need (make test): the git server, the
+#                           registry, TLS tools, and a Python venv at $REPO/.venv with the
+#                           validation tools (the default)
+# Re-running is cheap: nothing is reinstalled when present.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,10 +19,15 @@ if [ "$(id -u)" -ne 0 ]; then
         log "not root and no sudo: apt packages cannot be installed"; fi
 fi
 
+MODE="${1:-test}"
+case "$MODE" in run|test) ;; *) echo "usage: scripts/setup.sh [run|test]" >&2; exit 2 ;; esac
+
 # --- apt packages -----------------------------------------------------------
+RUN_PACKAGES=(libgit2-dev pkg-config git ca-certificates)
 # lighttpd-mod-openssl holds mod_openssl (TLS) and is only a Recommends of lighttpd.
-APT_PACKAGES=(libgit2-dev pkg-config lighttpd lighttpd-mod-openssl docker-registry
-              apache2-utils openssl curl git ca-certificates python3-venv)
+TEST_PACKAGES=(lighttpd lighttpd-mod-openssl docker-registry apache2-utils openssl curl python3-venv)
+APT_PACKAGES=("${RUN_PACKAGES[@]}")
+if [ "$MODE" = test ]; then APT_PACKAGES+=("${TEST_PACKAGES[@]}"); fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -63,6 +70,8 @@ if [ "$lighttpd_was_installed" = 0 ] || printf '%s\n' "${missing[@]:-}" | grep -
         $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
     done
 fi
+
+if [ "$MODE" = run ]; then log "done (run)"; exit 0; fi
 
 # --- Python venv ------------------------------------------------------------
 # Installs pip into a venv that has none, from pip's wheel on PyPI (a wheel can run

@@ -5,7 +5,7 @@
 
 Every DIR/*.yaml document whose kind is an Argo CD custom resource (Application,
 ApplicationSet, AppProject) is checked against the openAPIV3Schema of its CRD, by default
-the Argo CD 3.6 CRDs kept in <repo>/../shared/schemas/argocd:
+the Argo CD 3.6 CRDs vendored in <repo>/vendor/argocd-crds (see its README):
 
   * jsonschema validation (types, enums, required fields, patterns);
   * strictness: every key must be named by the schema. An openAPIV3Schema lets unknown
@@ -53,7 +53,7 @@ OBJECT_META_SCHEMA = {
 
 def default_schema_dir() -> Path:
     repo = Path(__file__).resolve().parent.parent
-    return repo.parent / "shared" / "schemas" / "argocd"
+    return repo / "vendor" / "argocd-crds"
 
 
 def load_crds(schema_dir: Path) -> dict:
@@ -180,7 +180,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Strictly validate Argo CD manifests.")
     parser.add_argument("directory", type=Path)
     parser.add_argument("--schemas", type=Path, default=default_schema_dir(),
-                        help="folder of Argo CD CRD files (default: <repo>/../shared/schemas/argocd)")
+                        help="folder of Argo CD CRD files (default: <repo>/vendor/argocd-crds)")
     args = parser.parse_args(argv)
 
     if not args.directory.is_dir():

@@ -1,13 +1,9 @@
-/// The OpenAPI 3.1 document of the API, served at `/openapi.yaml`. A test checks that it is
-/// valid and that every route the server registers is in it.
-enum OpenAPIDocument {
-    /// The document with the catalog's service names, so that clients (and fuzzers) know
-    /// exactly which keys `images` and `services` accept.
-    static func yaml(services: [String]) -> String {
-        template.replacingOccurrences(of: "__SERVICES__", with: "[" + services.joined(separator: ", ") + "]")
-    }
-
-    static let template = #"""
+/// The OpenAPI 3.1 document of the API, served byte for byte at `/openapi.yaml` and committed as
+/// `openapi.yaml` at the repository root (`manifestor openapi` prints it). Tests check that it is
+/// valid, that the committed file is the same bytes, that every route the server registers is in
+/// it, and that the `aiworker` routes' service enums name exactly the services of `templates/`.
+public enum OpenAPIDocument {
+    public static let yaml = #"""
 openapi: 3.1.0
 info:
   title: Manifestor
@@ -21,8 +17,6 @@ info:
     concurrent writes are batched into one push. A write on a repository still in the older
     layout (AiWorker's files directly in staging/) is a 409 older_layout until `manifestor
     migrate` has run. Roles: reader < deployer < release-manager.
-servers:
-  - url: http://127.0.0.1:8080
 security:
   - bearer: []
 paths:
@@ -650,7 +644,7 @@ components:
       description: Service name (from the catalog) → OCI image reference, at least one.
       minProperties: 1
       propertyNames:
-        enum: __SERVICES__
+        enum: [backend, frontend]
       additionalProperties:
         type: string
         maxLength: 512
@@ -764,7 +758,7 @@ components:
           description: Only these services; the others keep what the target runs.
           items:
             type: string
-            enum: __SERVICES__
+            enum: [backend, frontend]
         review: {type: boolean}
         allowTag:
           type: boolean

@@ -51,6 +51,16 @@ extension Manifestor {
         }
     }
 
+    struct OpenAPI: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "openapi",
+            abstract: "Print the OpenAPI document the server serves at /openapi.yaml (the same bytes as openapi.yaml).")
+
+        func run() throws {
+            FileHandle.standardOutput.write(Data(OpenAPIDocument.yaml.utf8))
+        }
+    }
+
     struct Token: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Manage API tokens.", subcommands: [Create.self])
 

@@ -231,15 +231,22 @@ struct ServerTests {
         #expect(h.remote.tip == before, "nothing was committed")
     }
 
-    @Test("/openapi.yaml passes openapi-spec-validator and names every registered route")
+    @Test("/openapi.yaml is openapi.yaml byte for byte, passes openapi-spec-validator and names every registered route")
     func openAPI() async throws {
         let h = try ServerHarness()
-        let (spec, routes) = try await h.withServer { api, service in
+        let (served, routes) = try await h.withServer { api, service in
             let answer = try await api.send("GET", "/openapi.yaml")
             #expect(answer.status == 200)
             let routes = registeredRoutes(buildRouter(service: service, tokens: h.store)).map { "\($0.method) \($0.path)" }
-            return (String(decoding: answer.data, as: UTF8.self), routes)
+            return (answer.data, routes)
         }
+        let committed = try Data(contentsOf: repoRoot().appendingPathComponent("openapi.yaml"))
+        #expect(served == committed, "openapi.yaml differs from what the server serves: run manifestor openapi > openapi.yaml")
+        let spec = String(decoding: served, as: UTF8.self)
+        // The aiworker routes' service enums name exactly the services of templates/.
+        let services = try RenderFixtures.catalog().services.map(\.name)
+        let enums = spec.split(separator: "\n").filter { $0.contains("enum: [") && !$0.contains("staging") }
+        #expect(!enums.isEmpty && enums.allSatisfy { $0.hasSuffix("enum: [\(services.joined(separator: ", "))]") }, "\(enums)")
         let file = h.remote.work.appendingPathComponent("openapi.yaml")
         try spec.write(to: file, atomically: true, encoding: .utf8)
         let validator = repoRoot().appendingPathComponent(".venv/bin/openapi-spec-validator").path

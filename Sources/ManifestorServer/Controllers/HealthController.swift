@@ -21,7 +21,7 @@ struct HealthController {
         }
         router.get("/openapi.yaml") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/yaml"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml(services: try service.catalog().services.map(\.name)))))
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
         }
     }
 }
