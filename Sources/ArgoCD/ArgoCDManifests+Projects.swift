@@ -18,15 +18,15 @@ extension ArgoCDManifests {
         )
     }
 
-    /// The control plane's own AppProject: the code repository into `control-plane`, nothing
+    /// The control plane's own AppProject: the code repositories into `control-plane`, nothing
     /// else. Kept apart so that no project's Application, whatever its directory says, is
     /// admitted there.
     static func controlPlaneAppProject(_ s: ArgoCDSettings) -> AppProject {
         AppProject(
             metadata: meta(controlPlaneProject, s),
-            sourceRepos: [s.codeRepoURL],
+            sourceRepos: [s.codeRepoURL, s.manifestorRepoURL],
             destinations: [ApplicationDestination(namespace: controlPlaneNamespace)],
-            description: "The AiWorker control plane, from the code repository; rendered by manifestor argocd",
+            description: "The AiWorker control plane and Manifestor, from their code repositories; rendered by manifestor argocd",
             clusterResourceWhitelist: clusterScopedKinds,
             namespaceResourceWhitelist: namespacedKinds
         )

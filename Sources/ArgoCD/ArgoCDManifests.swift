@@ -89,8 +89,10 @@ public enum ArgoCDManifests {
             AnyKubeObject(productionApplicationSet(s)),
             AnyKubeObject(controlPlaneApplication(s, component: "backend")),
             AnyKubeObject(controlPlaneApplication(s, component: "frontend")),
+            AnyKubeObject(manifestorApplication(s)),
             AnyKubeObject(RepositorySecret(metadata: meta("gitops-repository", s), url: s.gitopsRepoURL)),
             AnyKubeObject(RepositorySecret(metadata: meta("code-repository", s), url: s.codeRepoURL)),
+            AnyKubeObject(RepositorySecret(metadata: meta("manifestor-repository", s), url: s.manifestorRepoURL)),
         ]
     }
 
@@ -108,7 +110,22 @@ public enum ArgoCDManifests {
         ObjectMeta(name: name, namespace: s.argocdNamespace, labels: labels(environment: environment))
     }
 
-    /// In AppProject `control-plane`, which admits only the code repository and `control-plane`.
+    /// Manifestor itself, from `deploy/` of its own repository (a kustomization pinning its image
+    /// by digest), in AppProject `control-plane`.
+    static func manifestorApplication(_ s: ArgoCDSettings) -> Application {
+        Application(
+            metadata: meta("control-plane-manifestor", s, environment: "control-plane"),
+            spec: ApplicationSpec(
+                source: ApplicationSource(repoURL: s.manifestorRepoURL, path: "deploy", targetRevision: s.manifestorRevision),
+                destination: ApplicationDestination(namespace: controlPlaneNamespace),
+                project: controlPlaneProject,
+                syncPolicy: SyncPolicy(automated: AutomatedSync(prune: true, selfHeal: true),
+                                       syncOptions: ["CreateNamespace=true"], retry: retry)
+            )
+        )
+    }
+
+    /// In AppProject `control-plane`, which admits only the code repositories and `control-plane`.
     static func controlPlaneApplication(_ s: ArgoCDSettings, component: String) -> Application {
         Application(
             metadata: meta("control-plane-\(component)", s, environment: "control-plane"),

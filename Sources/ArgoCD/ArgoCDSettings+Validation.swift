@@ -19,11 +19,11 @@ extension ArgoCDSettings {
         if !NameRules.isDNSSubdomain(previewDomain) || !previewDomain.contains(".") {
             throw InputError(code: "invalid_config", field: "argocd.previewDomain", rule: "must be a DNS name with at least two labels, got '\(previewDomain)'")
         }
-        for (field, value) in [("repository.url", gitopsRepoURL), ("argocd.codeRepoURL", codeRepoURL)]
+        for (field, value) in [("repository.url", gitopsRepoURL), ("argocd.codeRepoURL", codeRepoURL), ("argocd.manifestorRepository", manifestorRepoURL)]
         where !Self.looksLikeGitURL(value) {
             throw InputError(code: "invalid_config", field: field, rule: "must be a git URL (https://, ssh://, file:// or user@host:path), got '\(value)'")
         }
-        for (field, value) in [("repository.branch", gitopsBranch), ("argocd.codeRevision", codeRevision)]
+        for (field, value) in [("repository.branch", gitopsBranch), ("argocd.codeRevision", codeRevision), ("argocd.manifestorRevision", manifestorRevision)]
         where value.isEmpty || value.contains(where: \.isWhitespace) {
             throw InputError(code: "invalid_config", field: field, rule: "must be a non-empty revision without spaces, got '\(value)'")
         }

@@ -1,7 +1,7 @@
 /// What the Argo CD and cluster-side manifests depend on: where the repositories live, which
 /// branch Argo CD follows, and the names of the cluster's pieces.
 ///
-/// `defaults` is the seed configuration of DESIGN.md; the checked-in `argocd/` and `cluster/`
+/// `defaults` is the seed configuration (docs/contracts.md); the checked-in `argocd/` and `cluster/`
 /// folders are its render.
 public struct ArgoCDSettings: Sendable, Hashable {
     /// The gitops repository Manifestor commits to and Argo CD pulls.
@@ -10,6 +10,9 @@ public struct ArgoCDSettings: Sendable, Hashable {
     /// The AiWorker code repository, source of the control plane's own manifests.
     public var codeRepoURL: String
     public var codeRevision: String
+    /// Manifestor's own repository: Argo CD runs Manifestor from its `deploy/` (a kustomization).
+    public var manifestorRepoURL: String
+    public var manifestorRevision: String
     /// Previews are served at `task-<id>.<previewDomain>`.
     public var previewDomain: String
     /// Where Argo CD runs; its Applications, projects and repository Secrets live here.
@@ -27,6 +30,8 @@ public struct ArgoCDSettings: Sendable, Hashable {
         gitopsBranch: String = "main",
         codeRepoURL: String = "https://git.fuq.tv/admin/aiworker.git",
         codeRevision: String = "main",
+        manifestorRepoURL: String = "https://git.fuq.tv/admin/manifestor.git",
+        manifestorRevision: String = "main",
         previewDomain: String = "r.fuq.tv",
         argocdNamespace: String = "argocd",
         project: String = "aiworker",
@@ -37,6 +42,8 @@ public struct ArgoCDSettings: Sendable, Hashable {
         self.gitopsBranch = gitopsBranch
         self.codeRepoURL = codeRepoURL
         self.codeRevision = codeRevision
+        self.manifestorRepoURL = manifestorRepoURL
+        self.manifestorRevision = manifestorRevision
         self.previewDomain = previewDomain
         self.argocdNamespace = argocdNamespace
         self.project = project

@@ -56,9 +56,14 @@ public struct ManifestorConfig: Sendable {
         public var codeRepository: String?
         public var codeRevision: String?
         public var namespace: String?
+        /// Manifestor's own repository and revision, for the Application that runs Manifestor.
+        public var manifestorRepository: String?
+        public var manifestorRevision: String?
 
-        public init(codeRepository: String? = nil, codeRevision: String? = nil, namespace: String? = nil) {
+        public init(codeRepository: String? = nil, codeRevision: String? = nil, namespace: String? = nil,
+                    manifestorRepository: String? = nil, manifestorRevision: String? = nil) {
             self.codeRepository = codeRepository; self.codeRevision = codeRevision; self.namespace = namespace
+            self.manifestorRepository = manifestorRepository; self.manifestorRevision = manifestorRevision
         }
     }
 

@@ -33,6 +33,8 @@ extension Manifestor {
                 if let code = config.argocd.codeRepository { settings.codeRepoURL = code }
                 if let revision = config.argocd.codeRevision { settings.codeRevision = revision }
                 if let namespace = config.argocd.namespace { settings.argocdNamespace = namespace }
+                if let repository = config.argocd.manifestorRepository { settings.manifestorRepoURL = repository }
+                if let revision = config.argocd.manifestorRevision { settings.manifestorRevision = revision }
             }
             try settings.validate()
             let manifests = ArgoCDManifests.render(settings)

@@ -261,7 +261,8 @@ struct GeneratorPlayTests {
 @Suite("The AppProjects admit what Manifestor deploys and nothing else")
 struct AppProjectRulesTests {
     static let server = ApplicationDestination.inClusterServer
-    static let controlPlaneFiles = ["application-control-plane-backend.yaml", "application-control-plane-frontend.yaml"]
+    static let controlPlaneFiles = ["application-control-plane-backend.yaml", "application-control-plane-frontend.yaml",
+                                    "application-control-plane-manifestor.yaml"]
 
     @Test("the environments' project: exactly preview-task-*, *-staging and *-production, from the gitops repository")
     func environmentsProjectIsNarrow() throws {
@@ -351,14 +352,14 @@ struct AppProjectRulesTests {
         }
     }
 
-    @Test("the control plane's project admits its two Applications and nothing else: the code repository into control-plane")
+    @Test("the control plane's project admits its Applications and nothing else: the code repositories into control-plane")
     func controlPlaneProject() throws {
         let rules = try ArgoCDFixtures.rules("appproject-control-plane.yaml")
         let environments = try ArgoCDFixtures.rules("appproject-aiworker.yaml")
         #expect(rules.name == ArgoCDManifests.controlPlaneProject)
         #expect(rules.destinations.map { $0.namespace } == [ArgoCDManifests.controlPlaneNamespace])
         #expect(rules.destinations.allSatisfy { $0.server == Self.server })
-        #expect(rules.sourceRepos == [ArgoCDSettings.defaults.codeRepoURL])
+        #expect(rules.sourceRepos == [ArgoCDSettings.defaults.codeRepoURL, ArgoCDSettings.defaults.manifestorRepoURL])
         // The same kinds as the environments' project.
         #expect(rules.clusterWhitelist.map { "\($0.group)/\($0.kind)" } == environments.clusterWhitelist.map { "\($0.group)/\($0.kind)" })
         #expect(rules.namespaceWhitelist?.map { "\($0.group)/\($0.kind)" } == environments.namespaceWhitelist?.map { "\($0.group)/\($0.kind)" })
@@ -459,10 +460,10 @@ struct ArgoCDCheckedInTests {
     func renderedObjects() {
         #expect(ArgoCDManifests.render(.defaults).map(\.fileName) == [
             "application-control-plane-backend.yaml", "application-control-plane-frontend.yaml",
-            "applicationset-preview-environments.yaml", "applicationset-production-environments.yaml",
+            "application-control-plane-manifestor.yaml", "applicationset-preview-environments.yaml", "applicationset-production-environments.yaml",
             "applicationset-staging-environments.yaml",
             "appproject-aiworker.yaml", "appproject-control-plane.yaml",
-            "secret-code-repository.yaml", "secret-gitops-repository.yaml",
+            "secret-code-repository.yaml", "secret-gitops-repository.yaml", "secret-manifestor-repository.yaml",
         ])
         // Another project name renames the environments' AppProject and nothing else.
         let other = ArgoCDManifests.render(ArgoCDSettings(project: "platform")).map(\.fileName)
@@ -473,7 +474,7 @@ struct ArgoCDCheckedInTests {
     @Test("the repository Secrets hold placeholders only")
     func secretsHoldPlaceholdersOnly() throws {
         let secrets = ArgoCDManifests.render(.defaults).filter { $0.fileName.hasPrefix("secret-") }
-        #expect(secrets.count == 2)
+        #expect(secrets.count == 3)
         for file in secrets {
             let doc = try ArgoCDFixtures.load(file.yaml)
             let metadata = try #require(doc["metadata"] as? [String: Any])
