@@ -90,7 +90,11 @@ public struct PathChanges: Codable, Sendable, Equatable {
     public var removed: [String]
 
     public init<A>(_ run: DryRun<A>) {
-        added = run.added; changed = run.changed; removed = run.removed
+        self.init(added: run.added, changed: run.changed, removed: run.removed)
+    }
+
+    public init(added: [String], changed: [String], removed: [String]) {
+        self.added = added; self.changed = changed; self.removed = removed
     }
 }
 
@@ -116,16 +120,24 @@ public struct DiffAnswer: Codable, Sendable, Equatable {
 
 extension Committer {
     /// What `to` of `project` would change if it took `from`: `staging` or `preview/task-<id>`
-    /// (a promotion, tags allowed so that the difference shows either way), or a commit or
+    /// (as a promotion would, tags allowed so that the difference shows either way), or a commit or
     /// `previous` (a rollback). Planned on the remote's tip; nothing is committed.
     public func diff(from: String, to: StableEnvironment, project: String = ProjectName.builtIn, catalog: Catalog) async throws -> DiffAnswer {
         try ProjectName.validate(project)
         let changes: [ImageChange], paths: PathChanges, base: ObjectID?
+        if from == to.rawValue {
+            // An environment compared with itself.
+            let tip = try await read(refresh: true) { $0.commit }
+            return DiffAnswer(project: project, from: from, to: to.rawValue, base: tip?.hex, changes: [],
+                              paths: PathChanges(added: [], changed: [], removed: []))
+        }
         if from != "staging", !from.hasPrefix("preview/"), let target = try? Rollback.Target.named(from) {
             let run = try await dryRun(Rollback(environment: to, target: target, project: project), catalog: catalog)
             (changes, paths, base) = (run.outcome.answer.changes, PathChanges(run), run.base)
         } else {
-            let promote = try Promote(from: from, to: to.rawValue, allowTag: true, project: project)
+            // Any source against any environment: a comparison, not only the promotions allowed.
+            var promote = try Promote(from: .staging, to: .production, allowTag: true, project: project)
+            (promote.from, promote.to) = (try PromotionSource.named(from), to)
             let run = try await dryRun(promote, catalog: catalog)
             (changes, paths, base) = (run.outcome.answer.changes, PathChanges(run), run.base)
         }

@@ -131,7 +131,8 @@ public struct SeedRepository: GitOperation {
 }
 
 func validateRequester(_ requester: String) throws {
-    guard !requester.isEmpty, requester.count <= 200,
+    // Counted in code points, as JSON Schema's maxLength counts them.
+    guard !requester.isEmpty, requester.unicodeScalars.count <= 200,
           requester.unicodeScalars.allSatisfy({ $0.properties.generalCategory != .control && $0 != "\u{2028}" && $0 != "\u{2029}" }) else {
         throw InputError(code: "invalid_requester", field: "requestedBy", rule: "must be 1-200 characters on one line")
     }

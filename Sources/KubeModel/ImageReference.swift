@@ -31,7 +31,7 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
         var digest: String?
         if let at = rest.firstIndex(of: "@") {
             let d = String(rest[rest.index(after: at)...])
-            guard ImageReference.isDigest(d) else { throw fail("digest must be <algorithm>:<hex>, e.g. sha256 and 64 lower-case hex digits") }
+            guard ImageReference.isDigest(d) else { throw fail("digest must be sha256:<64 lower-case hex digits> or sha512:<128>") }
             digest = d
             rest = rest[..<at]
         }
@@ -65,9 +65,10 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
         guard parts.count == 2, !parts[0].isEmpty,
               parts[0].allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || "+.-_".contains($0)) }) else { return false }
         let hex = parts[1]
+        // The algorithms the OCI image spec registers.
         if parts[0] == "sha256" { return hex.count == 64 && hex.allSatisfy(\.isLowerHex) }
         if parts[0] == "sha512" { return hex.count == 128 && hex.allSatisfy(\.isLowerHex) }
-        return hex.count >= 32 && hex.allSatisfy(\.isLowerHex)
+        return false
     }
 
     static func isTag(_ s: String) -> Bool {
@@ -96,7 +97,9 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
         let parts = s.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count <= 2 else { return false }
         if parts.count == 2 {
-            guard let port = Int(parts[1]), port > 0, port < 65536 else { return false }
+            guard parts[1].first != "0", parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let port = Int(parts[1]), port > 0, port < 65536 else {
+                return false
+            }
         }
         let host = parts[0]
         return !host.isEmpty && host.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in

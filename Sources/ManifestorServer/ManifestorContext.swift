@@ -90,6 +90,10 @@ extension Request {
         for key in dictionary.keys.sorted() where !allowedKeys.contains(key) {
             throw APIError(.badRequest, code: "unknown_field", message: "\(key): unknown field (allowed: \(allowedKeys.sorted().joined(separator: ", ")))")
         }
+        // A field given as null is not a field left out: the spec types every field, so say so.
+        for key in dictionary.keys.sorted() where dictionary[key] is NSNull {
+            throw APIError(.badRequest, code: "invalid_field", message: "\(key): must not be null (leave the field out instead)")
+        }
         return data
     }
 

@@ -648,12 +648,12 @@ components:
       additionalProperties:
         type: string
         maxLength: 512
-        pattern: '^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]{1,5})?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$'
+        pattern: '^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?:(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])|localhost)/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*|[a-z0-9]+(?:(?:_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+|[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}))?$'
     Requester:
       type: string
       minLength: 1
       maxLength: 200
-      pattern: '^[^\x00-\x1f\x7f\u2028\u2029]+$'
+      pattern: '^[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$'
     ProjectName:
       type: string
       description: aiworker (built in), or a registered project.
@@ -667,18 +667,41 @@ components:
       additionalProperties:
         type: string
         maxLength: 512
-        pattern: '^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]{1,5})?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$'
+        pattern: '^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?:(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])|localhost)/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*|[a-z0-9]+(?:(?:_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+|[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}))?$'
     DeployPreviewRequest:
+      description: A preview of aiworker (project absent or aiworker; images name its services) or of a registered project.
+      oneOf:
+        - $ref: '#/components/schemas/DeployAiworkerPreviewRequest'
+        - $ref: '#/components/schemas/DeployProjectPreviewRequest'
+    DeployAiworkerPreviewRequest:
       type: object
       additionalProperties: false
       required: [images]
       properties:
-        project: {$ref: '#/components/schemas/ProjectName'}
+        project: {const: aiworker}
+        images: {$ref: '#/components/schemas/ImagesRequest'}
+        ttl:
+          type: string
+          description: Time to live such as 7d or 12h, at most the project's preview.maxTTL (30d unless the project sets another).
+          pattern: '^(?:(?:[1-9][0-9]{0,5}|1[0-9]{6}|2[0-4][0-9]{5}|25[0-8][0-9]{4}|259[01][0-9]{3}|2592000)s|(?:[1-9][0-9]{0,3}|[1-3][0-9]{4}|4[0-2][0-9]{3}|43[01][0-9]{2}|43200)m|(?:[1-9][0-9]?|[1-6][0-9]{2}|7[01][0-9]|720)h|(?:[1-9]|[12][0-9]|30)d)$'
+        requestedBy: {$ref: '#/components/schemas/Requester'}
+        dryRun:
+          type: boolean
+          description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
+    DeployProjectPreviewRequest:
+      type: object
+      additionalProperties: false
+      required: [project, images]
+      properties:
+        project:
+          allOf:
+            - $ref: '#/components/schemas/ProjectName'
+            - not: {const: aiworker}
         images: {$ref: '#/components/schemas/ProjectImagesRequest'}
         ttl:
           type: string
-          description: Time to live such as 7d or 12h.
-          pattern: '^[1-9][0-9]{0,6}[smhd]$'
+          description: Time to live such as 7d or 12h, at most the project's preview.maxTTL (30d unless the project sets another).
+          pattern: '^(?:(?:[1-9][0-9]{0,5}|1[0-9]{6}|2[0-4][0-9]{5}|25[0-8][0-9]{4}|259[01][0-9]{3}|2592000)s|(?:[1-9][0-9]{0,3}|[1-3][0-9]{4}|4[0-2][0-9]{3}|43[01][0-9]{2}|43200)m|(?:[1-9][0-9]?|[1-6][0-9]{2}|7[01][0-9]|720)h|(?:[1-9]|[12][0-9]|30)d)$'
         requestedBy: {$ref: '#/components/schemas/Requester'}
         dryRun:
           type: boolean
@@ -712,17 +735,45 @@ components:
           type: boolean
           description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
     ProjectPromoteRequest:
+      description: staging → production, or a preview → staging.
+      oneOf:
+        - $ref: '#/components/schemas/ProjectPromoteRequestToProduction'
+        - $ref: '#/components/schemas/ProjectPromoteRequestToStaging'
+    ProjectPromoteRequestToProduction:
+      type: object
+      additionalProperties: false
+      required: [from, to]
+      properties:
+        from: {const: staging}
+        to: {const: production}
+        services:
+          type: array
+          description: Only these services of the project; the others keep what the target runs.
+          items:
+            type: string
+            pattern: '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$'
+        review: {type: boolean}
+        allowTag:
+          type: boolean
+          description: Let production take images named by tag instead of digest.
+        requestedBy: {$ref: '#/components/schemas/Requester'}
+        expected:
+          type: string
+          description: The commit that last changed the target environment as the caller saw it; if it moved, 409 conflict and nothing is committed.
+          pattern: '^[0-9a-fA-F]{7,40}$'
+        dryRun:
+          type: boolean
+          description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
+    ProjectPromoteRequestToStaging:
       type: object
       additionalProperties: false
       required: [from, to]
       properties:
         from:
           type: string
-          description: staging, or preview/task-<id> of a preview of the project
-          pattern: '^(staging|preview/task-[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?)$'
-        to:
-          type: string
-          enum: [staging, production]
+          description: preview/task-<id> of a preview of the project
+          pattern: '^preview/task-[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$'
+        to: {const: staging}
         services:
           type: array
           description: Only these services of the project; the others keep what the target runs.
@@ -742,17 +793,45 @@ components:
           type: boolean
           description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
     PromoteRequest:
+      description: staging → production, or a preview → staging.
+      oneOf:
+        - $ref: '#/components/schemas/PromoteRequestToProduction'
+        - $ref: '#/components/schemas/PromoteRequestToStaging'
+    PromoteRequestToProduction:
+      type: object
+      additionalProperties: false
+      required: [from, to]
+      properties:
+        from: {const: staging}
+        to: {const: production}
+        services:
+          type: array
+          description: Only these services; the others keep what the target runs.
+          items:
+            type: string
+            enum: [backend, frontend]
+        review: {type: boolean}
+        allowTag:
+          type: boolean
+          description: Let production take images named by tag instead of digest.
+        requestedBy: {$ref: '#/components/schemas/Requester'}
+        expected:
+          type: string
+          description: The commit that last changed the target environment as the caller saw it; if it moved, 409 conflict and nothing is committed.
+          pattern: '^[0-9a-fA-F]{7,40}$'
+        dryRun:
+          type: boolean
+          description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
+    PromoteRequestToStaging:
       type: object
       additionalProperties: false
       required: [from, to]
       properties:
         from:
           type: string
-          description: staging, or preview/task-<id>
-          pattern: '^(staging|preview/task-[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?)$'
-        to:
-          type: string
-          enum: [staging, production]
+          description: preview/task-<id>
+          pattern: '^preview/task-[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$'
+        to: {const: staging}
         services:
           type: array
           description: Only these services; the others keep what the target runs.
@@ -898,6 +977,8 @@ components:
           type: object
           description: Service name (a DNS label) → its settings.
           minProperties: 1
+          propertyNames:
+            pattern: '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$'
           additionalProperties: {$ref: '#/components/schemas/Service'}
         environments: {$ref: '#/components/schemas/EnvironmentOverrides'}
     Project:

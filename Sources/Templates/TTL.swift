@@ -12,6 +12,7 @@ public enum TTL {
         guard !digits.isEmpty, digits.count <= 7, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(digits) else {
             throw fail("must be a positive number followed by s, m, h or d (e.g. 7d)")
         }
+        guard digits.first != "0" || n == 0 else { throw fail("must be written without leading zeros (e.g. 7d)") }
         guard n > 0 else { throw fail("must be greater than zero") }
         let seconds = n * factor
         if let max, seconds > max { throw fail("must be at most \(format(max))") }
