@@ -165,32 +165,37 @@ export class ManifestorClient {
     for (;;) {
       attempt += 1;
       let outcome;
+      const attemptStarted = Date.now();
       try {
         outcome = await this.#attempt(method, path, body, deadline);
       } catch (cause) {
         const timedOut = cause?.name === "AbortError" || cause?.name === "TimeoutError";
         outcome = {
           error: new ManifestorError(
-            `${method} ${path}: ${timedOut ? `no answer within ${this.timeoutMs} ms` : `network error: ${describe(cause)}`}`,
+            `${method} ${path}: ${timedOut ? `no answer within ${Date.now() - attemptStarted} ms` : `network error: ${describe(cause)}`}`,
             { code: timedOut ? "timeout" : "network", method, path, attempts: attempt, cause }),
-          delayMs: this.#backoff(attempt),
         };
       }
       if (!outcome.error) return outcome;
 
       const { error } = outcome;
       error.attempts = attempt;
+      // Retry-After when the server gave one (plus a little jitter, so that many clients told
+      // the same number do not all come back at once), else the backoff.
+      const delayMs = error.retryAfterSeconds === undefined
+        ? this.#backoff(attempt)
+        : Math.min(error.retryAfterSeconds, this.maxRetryAfterSeconds) * 1000 + Math.floor(Math.random() * 250);
       const retryable = error.status === undefined || error.status === 503;
-      if (!retryable || attempt >= this.maxAttempts || Date.now() + outcome.delayMs >= deadline) throw error;
+      if (!retryable || attempt >= this.maxAttempts || Date.now() + delayMs >= deadline) throw error;
       this.onRetry?.({
-        method, path, attempt, delayMs: outcome.delayMs, status: error.status, code: error.code,
+        method, path, attempt, delayMs, status: error.status, code: error.code,
         retryAfterSeconds: error.retryAfterSeconds, reason: error.message,
       });
-      await sleep(outcome.delayMs);
+      await sleep(delayMs);
     }
   }
 
-  /** One attempt: an answer (2xx), or `{error, delayMs}` for an error answer. Throws on network errors. */
+  /** One attempt: an answer (2xx), or `{error}` for an error answer. Throws on network errors and timeouts. */
   async #attempt(method, path, body, deadline) {
     const controller = new AbortController();
     const timeout = Math.max(1, Math.min(this.timeoutMs, deadline - Date.now()));
@@ -210,10 +215,7 @@ export class ManifestorClient {
       const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"));
       const error = new ManifestorError(`${method} ${path}: ${response.status} ${code}: ${message}`,
         { status: response.status, code, method, path, attempts: 1, retryAfterSeconds });
-      const delayMs = retryAfterSeconds === undefined
-        ? this.#backoff(1)
-        : Math.min(retryAfterSeconds, this.maxRetryAfterSeconds) * 1000 + Math.floor(Math.random() * 250);
-      return { error, delayMs };
+      return { error };
     } finally {
       clearTimeout(timer);
     }
