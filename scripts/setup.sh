@@ -3,8 +3,8 @@
 # python3). Safe to run as root with no stdin (CI).
 #   scripts/setup.sh run    what building and running need (make run): libgit2 and pkg-config
 #   scripts/setup.sh test   that, and what the tests need (make test): the git server, the
-#                           registry, TLS tools, and a Python venv at $REPO/.venv with the
-#                           validation tools (the default)
+#                           registry, TLS tools, node (examples/), and a Python venv at
+#                           $REPO/.venv with the validation tools (the default)
 # Re-running is cheap: nothing is reinstalled when present.
 set -euo pipefail
 
@@ -25,7 +25,8 @@ case "$MODE" in run|test) ;; *) echo "usage: scripts/setup.sh [run|test]" >&2; e
 # --- apt packages -----------------------------------------------------------
 RUN_PACKAGES=(libgit2-dev pkg-config git ca-certificates)
 # lighttpd-mod-openssl holds mod_openssl (TLS) and is only a Recommends of lighttpd.
-TEST_PACKAGES=(lighttpd lighttpd-mod-openssl docker-registry apache2-utils openssl curl python3-venv)
+# nodejs (18+, built-in fetch) runs the client in examples/ in ExampleClientTests.
+TEST_PACKAGES=(lighttpd lighttpd-mod-openssl docker-registry apache2-utils openssl curl python3-venv nodejs)
 APT_PACKAGES=("${RUN_PACKAGES[@]}")
 if [ "$MODE" = test ]; then APT_PACKAGES+=("${TEST_PACKAGES[@]}"); fi
 

@@ -26,7 +26,15 @@ enum RenderFixtures {
         ]
     }
 
-    static var manifestor: String { repoRoot().appendingPathComponent(".build/debug/manifestor").path }
+    /// The manifestor binary built beside this test bundle (so any --scratch-path works), else .build/debug.
+    static var manifestor: String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for dir in [beside, beside.deletingLastPathComponent()] {
+            let candidate = dir.appendingPathComponent("manifestor").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return repoRoot().appendingPathComponent(".build/debug/manifestor").path
+    }
 
     static func temporaryDirectory() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("manifestor-test-\(UUID().uuidString)")
