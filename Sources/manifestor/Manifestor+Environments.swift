@@ -6,13 +6,15 @@ import Templates
 
 /// `--requested-by`, for the Requested-By trailer.
 struct RequesterOption: ParsableArguments {
-    @Option(help: "Who asked, for the Requested-By trailer (default: $USER).")
-    var requestedBy: String = ProcessInfo.processInfo.environment["USER"] ?? defaultRequester
+    @Option(name: .customLong("requested-by"), help: "Who asked, for the Requested-By trailer (default: $USER, else manifestor).")
+    var given: String?
+
+    var requestedBy: String { given ?? ProcessInfo.processInfo.environment["USER"] ?? defaultRequester }
 }
 
 /// `--project`, on every command that works on a project's environments.
 struct ProjectOption: ParsableArguments {
-    @Option(help: "The project (default: aiworker, the built-in one).")
+    @Option(help: "The project: aiworker (built in) or a registered one.")
     var project: String = ProjectName.builtIn
 
     /// The project's catalog: the built-in one, or the registered one at the remote's tip.

@@ -40,7 +40,7 @@ extension Manifestor {
 
         @OptionGroup var options: RepositoryOptions
 
-        @Option(help: "The skeleton folder (default: ./gitops-skeleton).")
+        @Option(help: "The skeleton folder.")
         var skeleton: String = "gitops-skeleton"
 
         func run() async throws {

@@ -51,6 +51,22 @@ extension Manifestor {
         }
     }
 
+    struct Completion: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the shell completion script for bash, zsh or fish.",
+            discussion: "bash: manifestor completion bash > /etc/bash_completion.d/manifestor; zsh: manifestor completion zsh > \"${fpath[1]}/_manifestor\"; fish: manifestor completion fish > ~/.config/fish/completions/manifestor.fish")
+
+        @Argument(help: "bash, zsh or fish.")
+        var shell: String
+
+        func run() throws {
+            guard let kind = CompletionShell(rawValue: shell) else {
+                throw InputError(code: "invalid_shell", field: "SHELL", rule: "must be bash, zsh or fish, not \(YAMLEmitter.quoted(shell))")
+            }
+            FileHandle.standardOutput.write(Data(Manifestor.completionScript(for: kind).utf8))
+        }
+    }
+
     struct OpenAPI: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "openapi",

@@ -10,7 +10,7 @@ struct Manifestor: AsyncParsableCommand {
         commandName: "manifestor",
         abstract: "Renders Kubernetes manifests for AiWorker's environments and commits them to the gitops repository.",
         version: "0.1.0",
-        subcommands: [Render.self, Init.self, DeployPreview.self, DeletePreview.self, Serve.self, OpenAPI.self, Token.self, ArgoCDCommand.self,
+        subcommands: [Render.self, Init.self, DeployPreview.self, DeletePreview.self, Serve.self, OpenAPI.self, Completion.self, Token.self, ArgoCDCommand.self,
                       Deploy.self, Promote.self, RollbackCommand.self, History.self, GC.self, Diff.self, Migrate.self, BenchRender.self]
     )
 
