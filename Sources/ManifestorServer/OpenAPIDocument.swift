@@ -624,6 +624,7 @@ components:
       content:
         application/json:
           schema: {$ref: '#/components/schemas/Error'}
+          example: {error: {code: invalid_task_id, message: "taskId: must match ^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$"}}
     Unavailable:
       description: The git remote or the registry can't be reached; retry after the given seconds.
       headers:
@@ -632,6 +633,7 @@ components:
       content:
         application/json:
           schema: {$ref: '#/components/schemas/Error'}
+          example: {error: {code: git_unavailable, message: "the git remote can't be reached: connection refused"}}
   schemas:
     Images:
       type: object
@@ -675,6 +677,7 @@ components:
         - $ref: '#/components/schemas/DeployProjectPreviewRequest'
     DeployAiworkerPreviewRequest:
       type: object
+      example: {images: {backend: 'git.fuq.tv/admin/aiworker-backend:pr-42'}, ttl: 7d, requestedBy: aiworker-backend}
       additionalProperties: false
       required: [images]
       properties:
@@ -690,6 +693,7 @@ components:
           description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
     DeployProjectPreviewRequest:
       type: object
+      example: {project: shop, images: {web: 'git.fuq.tv/shop/web:pr-3'}}
       additionalProperties: false
       required: [project, images]
       properties:
@@ -708,6 +712,7 @@ components:
           description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
     DeployEnvironmentRequest:
       type: object
+      example: {images: {backend: 'git.fuq.tv/admin/aiworker-backend:v1.4.0', frontend: 'git.fuq.tv/admin/aiworker-frontend:v1.4.0'}}
       additionalProperties: false
       required: [images]
       properties:
@@ -799,6 +804,7 @@ components:
         - $ref: '#/components/schemas/PromoteRequestToStaging'
     PromoteRequestToProduction:
       type: object
+      example: {from: staging, to: production}
       additionalProperties: false
       required: [from, to]
       properties:
@@ -852,6 +858,7 @@ components:
           description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
     RollbackRequest:
       type: object
+      example: {to: previous}
       additionalProperties: false
       required: [to]
       properties:
@@ -970,6 +977,7 @@ components:
         production: {$ref: '#/components/schemas/StableOverrides'}
     ProjectRequest:
       type: object
+      example: {services: {web: {port: 8080, path: /, healthPath: /healthz}}}
       additionalProperties: false
       required: [services]
       properties:
