@@ -19,8 +19,9 @@ fi
 
 # --- apt packages -----------------------------------------------------------
 # lighttpd-mod-openssl holds mod_openssl (TLS) and is only a Recommends of lighttpd.
+# prometheus is for the tests only: its promtool checks deploy/prometheusrule-manifestor.yaml.
 APT_PACKAGES=(libgit2-dev pkg-config lighttpd lighttpd-mod-openssl docker-registry
-              apache2-utils openssl curl git ca-certificates python3-venv)
+              apache2-utils openssl curl git ca-certificates python3-venv prometheus)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -56,8 +57,8 @@ fi
 
 # Our fixtures run their own lighttpd/registry on free loopback ports; the system
 # services are not used. Stop them if an install started them (harmless otherwise).
-if [ "$lighttpd_was_installed" = 0 ] || printf '%s\n' "${missing[@]:-}" | grep -qx docker-registry; then
-    for svc in lighttpd docker-registry; do
+if [ "$lighttpd_was_installed" = 0 ] || printf '%s\n' "${missing[@]:-}" | grep -qxE 'docker-registry|prometheus'; then
+    for svc in lighttpd docker-registry prometheus; do
         $SUDO service "$svc" stop >/dev/null 2>&1 || true
         $SUDO update-rc.d "$svc" disable >/dev/null 2>&1 || true
         $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
