@@ -9,6 +9,10 @@ RUN swift build -c release --product manifestor --static-swift-stdlib \
     && install -D .build/release/manifestor /out/usr/local/bin/manifestor
 
 FROM debian:bookworm-slim
+# The commit reported by `manifestor --version` and GET /version:
+#   docker build --build-arg MANIFESTOR_COMMIT=$(git rev-parse HEAD) .
+ARG MANIFESTOR_COMMIT=unknown
+ENV MANIFESTOR_COMMIT=$MANIFESTOR_COMMIT
 RUN apt-get update && apt-get install -y --no-install-recommends libgit2-1.5 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /var/lib/manifestor --shell /usr/sbin/nologin manifestor

@@ -2,6 +2,10 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?=
+# The commit `manifestor --version` and GET /version report: SwiftPM has no build-time hook, so
+# the binary reads MANIFESTOR_COMMIT at run time ("unknown" without it).
+MANIFESTOR_COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+export MANIFESTOR_COMMIT
 
 .PHONY: setup setup-run build release run test bench bench-render clean
 

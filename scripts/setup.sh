@@ -25,8 +25,9 @@ case "$MODE" in run|test) ;; *) echo "usage: scripts/setup.sh [run|test]" >&2; e
 # --- apt packages -----------------------------------------------------------
 RUN_PACKAGES=(libgit2-dev pkg-config git ca-certificates)
 # lighttpd-mod-openssl holds mod_openssl (TLS) and is only a Recommends of lighttpd.
-# nodejs (18+, built-in fetch) runs the client in examples/ in ExampleClientTests.
-TEST_PACKAGES=(lighttpd lighttpd-mod-openssl docker-registry apache2-utils openssl curl python3-venv nodejs)
+# nodejs (18+, built-in fetch) runs the client in examples/ in ExampleClientTests; prometheus's
+# promtool checks deploy/prometheusrule-manifestor.yaml.
+TEST_PACKAGES=(lighttpd lighttpd-mod-openssl docker-registry apache2-utils openssl curl python3-venv nodejs prometheus)
 APT_PACKAGES=("${RUN_PACKAGES[@]}")
 if [ "$MODE" = test ]; then APT_PACKAGES+=("${TEST_PACKAGES[@]}"); fi
 
@@ -64,8 +65,8 @@ fi
 
 # Our fixtures run their own lighttpd/registry on free loopback ports; the system
 # services are not used. Stop them if an install started them (harmless otherwise).
-if [ "$lighttpd_was_installed" = 0 ] || printf '%s\n' "${missing[@]:-}" | grep -qx docker-registry; then
-    for svc in lighttpd docker-registry; do
+if [ "$lighttpd_was_installed" = 0 ] || printf '%s\n' "${missing[@]:-}" | grep -qxE 'docker-registry|prometheus'; then
+    for svc in lighttpd docker-registry prometheus; do
         $SUDO service "$svc" stop >/dev/null 2>&1 || true
         $SUDO update-rc.d "$svc" disable >/dev/null 2>&1 || true
         $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true

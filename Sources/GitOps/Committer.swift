@@ -56,11 +56,13 @@ public final class Committer: @unchecked Sendable {
     }
 
     /// Queues `operation`, and answers once its commit is on the remote (or, having confirmed the
-    /// remote's tip, once it is known to change nothing).
-    public func submit<Op: GitOperation>(_ operation: Op) async throws -> CommitOutcome<Op.Answer> {
+    /// remote's tip, once it is known to change nothing). `requestID` names the HTTP request in
+    /// the log lines about its batch (by default the one the server set, `RequestID.current`).
+    public func submit<Op: GitOperation>(_ operation: Op, requestID: String? = RequestID.current) async throws -> CommitOutcome<Op.Answer> {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<CommitOutcome<Op.Answer>, Error>) in
             let item = Pending(
                 name: operation.name,
+                requestID: requestID,
                 plan: { tree, context in
                     let plan = try operation.checkedPlan(tree, context)
                     return ErasedPlan(changes: plan.changes, message: plan.message, answer: plan.answer)

@@ -39,10 +39,17 @@ public struct ManifestorConfig: Sendable {
         public var tokensFile: String?
         public var gcInterval: String?
         public var maxBodyBytes: Int?
+        /// `text` (the default) or `json`: one JSON object per log line.
+        public var logFormat: String?
 
-        public init(listen: String? = nil, tokensFile: String? = nil, gcInterval: String? = nil, maxBodyBytes: Int? = nil) {
+        public init(listen: String? = nil, tokensFile: String? = nil, gcInterval: String? = nil, maxBodyBytes: Int? = nil,
+                    logFormat: String? = nil) {
             self.listen = listen; self.tokensFile = tokensFile; self.gcInterval = gcInterval; self.maxBodyBytes = maxBodyBytes
+            self.logFormat = logFormat
         }
+
+        /// The log formats `server.logFormat` and `serve --log-format` accept.
+        public static let logFormats = ["json", "text"]
     }
 
     public struct RegistrySection: Codable, Sendable {
@@ -151,6 +158,9 @@ public struct ManifestorConfig: Sendable {
         server.tokensFile = resolve(server.tokensFile)
         if let interval = server.gcInterval {
             do { _ = try TTL.parse(interval, field: "server.gcInterval", max: nil) } catch { throw fail("server.gcInterval", error.rule) }
+        }
+        if let format = server.logFormat, !ServerSection.logFormats.contains(format) {
+            throw fail("server.logFormat", "must be json or text")
         }
         var registry = file.registry
         var registryPassword: String?

@@ -1,6 +1,6 @@
 /// What kind of failure an error is, read by every surface alike: the HTTP status the API
 /// answers, the CLI's exit status, and whether trying again later can help.
-public enum FailureKind: Sendable, Equatable {
+public enum FailureKind: Sendable, Equatable, Hashable, CaseIterable {
     /// The request is malformed (400).
     case invalid
     /// Well-formed, but not something that can be done as asked (422).
@@ -29,6 +29,18 @@ public enum FailureKind: Sendable, Equatable {
     public var exitStatus: Int32 { self == .unavailable ? 2 : 1 }
 
     public var isRetryable: Bool { self == .unavailable }
+
+    /// The kind's name in metrics and logs: `invalid`, `not_found`, `unavailable`, ...
+    public var label: String {
+        switch self {
+        case .invalid: "invalid"
+        case .unprocessable: "unprocessable"
+        case .notFound: "not_found"
+        case .conflict: "conflict"
+        case .unavailable: "unavailable"
+        case .internal: "internal"
+        }
+    }
 }
 
 /// An error every surface can answer without knowing where it came from.

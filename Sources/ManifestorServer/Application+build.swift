@@ -21,12 +21,16 @@ public struct ServerOptions: Sendable {
 /// Builds the router; tests call the same function.
 public func buildRouter(service: ManifestorService, tokens: TokenStore) -> Router<ManifestorContext> {
     let router = Router(context: ManifestorContext.self)
+    let routes = RouteTable()
+    router.add(middleware: RequestIDMiddleware())
     router.add(middleware: RequestMetricsMiddleware(metrics: service.metrics))
+    router.add(middleware: MethodNotAllowedMiddleware(routes: routes))
     router.add(middleware: AuthAndErrorMiddleware(tokens: tokens))
     HealthController(service: service).register(on: router)
     PreviewController(service: service).register(on: router)
     EnvironmentController(service: service).register(on: router)
     ProjectController(service: service).register(on: router)
+    routes.set(registeredRoutes(router))
     return router
 }
 

@@ -7,10 +7,13 @@ import Logging
 public struct ManifestorContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var caller: Caller?
+    /// The request's id (`X-Request-Id`), set by `RequestIDMiddleware`.
+    public var requestID: String?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         caller = nil
+        requestID = nil
     }
 
     /// Bodies are read with our own limit (`Server.maxBodyBytes`); this one is the outer bound.

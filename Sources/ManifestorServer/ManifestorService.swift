@@ -12,6 +12,8 @@ public final class ManifestorService: Sendable {
     /// Fetch before every read, so readers see other writers' commits.
     public let refreshReads: Bool
     public let config: ManifestorConfig
+    /// What `GET /version` answers.
+    public let build = BuildInfo.current()
     private let loadCatalog: @Sendable () throws -> Catalog
     private let clock: @Sendable () -> Date
 

@@ -557,6 +557,17 @@ paths:
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Status'}
+  /version:
+    get:
+      operationId: version
+      summary: The running build (version, git commit, libgit2)
+      security: []
+      responses:
+        '200':
+          description: The version, the git commit it was built from ("unknown" when the build did not say), and the libgit2 it runs with.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Version'}
   /readyz:
     get:
       operationId: readyz
@@ -1105,6 +1116,14 @@ components:
       required: [status]
       properties:
         status: {type: string}
+    Version:
+      type: object
+      required: [version, commit, libgit2]
+      additionalProperties: false
+      properties:
+        version: {type: string, example: 0.1.0}
+        commit: {type: string, example: 1a2b3c4d5e6f}
+        libgit2: {type: string, example: 1.5.1}
     Error:
       type: object
       required: [error]

@@ -24,11 +24,18 @@ extension Manifestor {
         @Option(help: "The skeleton that seeds the embedded default's repository.")
         var skeleton: String = "gitops-skeleton"
 
+        @Option(help: "text or json (one JSON object a line). Default: the config's server.logFormat, else text.")
+        var logFormat: LogFormat?
+
         func run() async throws {
             let logger = Logger(label: "manifestor")
+            if let logFormat { LogSettings.shared.format = logFormat }
             var config: ManifestorConfig
             if let path = self.config {
                 config = try ManifestorConfig.load(path: path)
+                if logFormat == nil, let format = config.server.logFormat.flatMap(LogFormat.init(rawValue:)) {
+                    LogSettings.shared.format = format
+                }
             } else {
                 config = try await EmbeddedDefault.prepare(dataDir: URL(fileURLWithPath: dataDir), skeleton: URL(fileURLWithPath: skeleton), logger: logger)
             }

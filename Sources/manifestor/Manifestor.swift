@@ -9,7 +9,7 @@ struct Manifestor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "manifestor",
         abstract: "Renders Kubernetes manifests for AiWorker's environments and commits them to the gitops repository.",
-        version: "0.1.0",
+        version: BuildInfo.current().line,
         subcommands: [Render.self, Init.self, DeployPreview.self, DeletePreview.self, Serve.self, OpenAPI.self, Completion.self, Token.self, ArgoCDCommand.self,
                       Deploy.self, Promote.self, RollbackCommand.self, History.self, GC.self, Diff.self, Migrate.self, BenchRender.self]
     )
@@ -60,15 +60,4 @@ struct Manifestor: AsyncParsableCommand {
 struct CommandFailure: Error {
     var status: Int32
     var message: String
-}
-
-/// Logs go to stderr, so that stdout carries only what scripts read. The level comes from
-/// MANIFESTOR_LOG_LEVEL (default: warning for commands; `serve` raises it to info).
-func bootstrapLogging(defaultLevel: Logger.Level = .warning) {
-    let level = ProcessInfo.processInfo.environment["MANIFESTOR_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
-    }
 }

@@ -58,9 +58,10 @@ struct APIClient: Sendable {
         return URLSession(configuration: configuration)
     }()
 
-    func send(_ method: String, _ path: String, token: String? = nil, body: Data? = nil) async throws -> Answer {
+    func send(_ method: String, _ path: String, token: String? = nil, body: Data? = nil, headers extra: [String: String] = [:]) async throws -> Answer {
         var request = URLRequest(url: URL(string: path, relativeTo: base)!)
         request.httpMethod = method
+        for (name, value) in extra { request.setValue(value, forHTTPHeaderField: name) }
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body {
             request.httpBody = body

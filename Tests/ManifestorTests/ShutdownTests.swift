@@ -10,11 +10,11 @@ final class ServeProcess: @unchecked Sendable {
     let log: URL
     private(set) var port = 0
 
-    init(config: String, log: URL) throws {
+    init(config: String, log: URL, arguments: [String] = []) throws {
         self.log = log
         FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: RenderFixtures.manifestor)
-        process.arguments = ["serve", "--config", config, "--listen", "127.0.0.1:0"]
+        process.arguments = ["serve", "--config", config, "--listen", "127.0.0.1:0"] + arguments
         process.currentDirectoryURL = repoRoot()
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle

@@ -56,9 +56,13 @@ final class CacheHandle {
     @discardableResult
     func fetch(_ repo: Repository) throws -> ObjectID? {
         metrics.fetched()
+        let start = ContinuousClock.now
         try repo.fetch(remote, refspecs: ["+refs/heads/\(branch):\(trackingRef)"])
+        metrics.fetchDuration(seconds: seconds(since: start))
         reached()
-        return try tip(repo)
+        let tip = try tip(repo)
+        countPreviews(repo, at: tip)
+        return tip
     }
 
     /// Asks the remote where the branch is (its reference advertisement, one round trip) and
@@ -78,6 +82,15 @@ final class CacheHandle {
     func landed(_ repo: Repository, head: ObjectID, base: ObjectID?) throws {
         reached()
         try repo.updateReference(trackingRef, to: head, expected: base, message: "manifestor: pushed batch")
+        countPreviews(repo, at: head)
+    }
+
+    /// Reports the preview directories at `commit`: the entries of one tree, cheap enough for
+    /// every landed commit, so the gauge is current without anyone listing previews.
+    private func countPreviews(_ repo: Repository, at commit: ObjectID?) {
+        guard let commit else { return metrics.livePreviews(0) }
+        let entries = (try? repo.entries(commit: commit, path: "preview")) ?? []
+        metrics.livePreviews(entries.filter { $0.isTree && $0.name.hasPrefix("task-") }.count)
     }
 
     private func open() throws -> Repository {

@@ -1,6 +1,7 @@
 import Foundation
 import GitStore
 import GitWire
+import KubeModel
 
 /// What a caller gets back: its own commit, or the current tip and `changed: false`.
 public struct CommitOutcome<Answer: Sendable>: Sendable {
@@ -14,6 +15,8 @@ public struct CommitOutcome<Answer: Sendable>: Sendable {
 /// One queued operation, its type erased: how to plan it on a tree, and whom to answer.
 struct Pending {
     var name: String
+    /// The HTTP request that submitted it, for the log lines about its batch.
+    var requestID: String?
     var plan: (TreeSnapshot, OperationContext) throws -> ErasedPlan
     var complete: (Result<Done, Error>) -> Void
 }
@@ -51,6 +54,27 @@ public protocol CommitterMetrics: Sendable {
     func fetched()
     /// The remote's tip was read to confirm an answer that pushed nothing.
     func confirmed()
+    /// How long one push took, from its start to the remote's answer (landed or refused).
+    func pushDuration(seconds: Double)
+    /// How long one fetch took.
+    func fetchDuration(seconds: Double)
+    /// `count` operations were answered with an error of `kind`.
+    func failed(kind: FailureKind, count: Int)
+    /// The number of preview directories at the tip, after a commit landed or a fetch.
+    func livePreviews(_ count: Int)
+}
+
+extension CommitterMetrics {
+    public func pushDuration(seconds: Double) {}
+    public func fetchDuration(seconds: Double) {}
+    public func failed(kind: FailureKind, count: Int) {}
+    public func livePreviews(_ count: Int) {}
+}
+
+/// Seconds since `start`.
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let d = ContinuousClock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }
 
 public struct NoCommitterMetrics: CommitterMetrics {

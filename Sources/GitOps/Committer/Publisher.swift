@@ -1,6 +1,7 @@
 import Foundation
 import GitStore
 import GitWire
+import KubeModel
 import Logging
 import Templates
 
@@ -70,8 +71,9 @@ final class Publisher {
                 }
                 if built.pushesSomething, let head = built.head {
                     metrics.pushed()
+                    let start = ContinuousClock.now
                     let push = try repo.startPush(cache.remote, branch: cache.branch, commit: head, expected: base, on: pushQueue)
-                    flight = Flight(batch: batch, built: built, context: context, push: push)
+                    flight = Flight(batch: batch, built: built, context: context, push: push, started: start)
                 } else {
                     try publish(batch, repo: repo, context: context, prebuilt: built)
                 }
@@ -87,9 +89,10 @@ final class Publisher {
     private func land(_ flight: Flight, repo: Repository) -> Bool {
         do {
             do {
+                defer { metrics.pushDuration(seconds: seconds(since: flight.started)) }
                 try flight.push.finish()
             } catch let error as GitError where error.kind == .refused {
-                refused(error, attempt: 1)
+                refused(error, attempt: 1, batch: flight.batch)
                 try cache.fetch(repo)
                 try publish(flight.batch, repo: repo, context: flight.context, fetched: true)
                 return false
@@ -120,18 +123,18 @@ final class Publisher {
                     confirmed = true
                     continue
                 }
-                zip(batch, built.results).forEach { $0.complete($1) }
+                answer(batch, built.results)
                 return
             }
             do {
                 metrics.pushed()
                 // Compare-and-swap against the tip the batch was built on: a remote that moved,
                 // even backwards (a reset or force-push), refuses, and the batch is re-run.
-                try repo.pushBranch(cache.remote, branch: cache.branch, commit: head, expected: tip)
+                try timed { try repo.pushBranch(cache.remote, branch: cache.branch, commit: head, expected: tip) }
                 try landed(batch, built, repo: repo, attempt: attempt)
                 return
             } catch let error as GitError where error.kind == .refused {
-                refused(error, attempt: attempt)
+                refused(error, attempt: attempt, batch: batch)
                 if attempt == settings.maxPushAttempts { break }
                 Thread.sleep(forTimeInterval: backoff(attempt: attempt))
                 tip = try cache.fetch(repo)
@@ -146,8 +149,33 @@ final class Publisher {
         guard let head = built.head else { return }
         try cache.landed(repo, head: head, base: built.base)
         metrics.committed(built.results.filter { (try? $0.get().changed) == true }.count)
-        logger.info("pushed", metadata: ["commit": "\(head.hex)", "operations": "\(batch.count)", "attempt": "\(attempt)"])
-        zip(batch, built.results).forEach { $0.complete($1) }
+        logger.info("pushed", metadata: ["commit": "\(head.hex)", "operations": "\(batch.count)", "attempt": "\(attempt)",
+                                         "request_ids": requestIDs(batch)])
+        answer(batch, built.results)
+    }
+
+    /// Runs one push, recording how long it took whether it landed or not.
+    private func timed(_ push: () throws -> Void) rethrows {
+        let start = ContinuousClock.now
+        defer { metrics.pushDuration(seconds: seconds(since: start)) }
+        try push()
+    }
+
+    /// Answers each operation of `batch` with its result, counting the failures by kind.
+    private func answer(_ batch: [Pending], _ results: [Result<Done, Error>]) {
+        for (item, result) in zip(batch, results) {
+            if case let .failure(error) = result { metrics.failed(kind: Self.kind(of: error), count: 1) }
+            item.complete(result)
+        }
+    }
+
+    private static func kind(of error: Error) -> FailureKind {
+        (error as? any DomainError)?.kind ?? .internal
+    }
+
+    /// The request ids of `batch`'s operations, for its log lines.
+    private func requestIDs(_ batch: [Pending]) -> Logger.MetadataValue {
+        .array(batch.compactMap { $0.requestID.map { .string($0) } })
     }
 
     /// Each operation of `batch` as its own commit on `tip`. An operation whose input is bad
@@ -176,14 +204,16 @@ final class Publisher {
         return Built(base: tip, head: head, results: results)
     }
 
-    private func refused(_ error: GitError, attempt: Int) {
+    private func refused(_ error: GitError, attempt: Int, batch: [Pending]) {
         metrics.pushRefused()
-        logger.notice("push refused; re-running on the new tip", metadata: ["attempt": "\(attempt)", "reason": "\(error.message)"])
+        logger.notice("push refused; re-running on the new tip", metadata: ["attempt": "\(attempt)", "reason": "\(error.message)",
+                                                                           "request_ids": requestIDs(batch)])
     }
 
     private func fail(_ batch: [Pending], _ error: Error) {
         let mapped = availability(of: error)
-        logger.notice("batch failed", metadata: ["operations": "\(batch.count)", "error": "\(mapped)"])
+        logger.notice("batch failed", metadata: ["operations": "\(batch.count)", "error": "\(mapped)", "request_ids": requestIDs(batch)])
+        metrics.failed(kind: Self.kind(of: mapped), count: batch.count)
         batch.forEach { $0.complete(.failure(mapped)) }
     }
 
@@ -200,4 +230,5 @@ private struct Flight {
     let built: Built
     let context: OperationContext
     let push: PendingPush
+    let started: ContinuousClock.Instant
 }

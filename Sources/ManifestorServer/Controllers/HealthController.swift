@@ -1,7 +1,8 @@
 import Foundation
+import GitOps
 import Hummingbird
 
-/// Liveness, readiness, metrics and the API document.
+/// Liveness, readiness, the build's version, metrics and the API document.
 struct HealthController {
     let service: ManifestorService
 
@@ -15,8 +16,10 @@ struct HealthController {
             }
             throw APIError(.serviceUnavailable, code: "not_ready", message: "the git remote has not been reached yet", retryAfterSeconds: 5)
         }
+        router.get("/version") { _, _ in try jsonResponse(service.build) }
         router.get("/metrics") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            service.metrics.queueDepth(service.committer.queuedOperations)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: service.metrics.render())))
         }
         router.get("/openapi.yaml") { _, _ -> Response in

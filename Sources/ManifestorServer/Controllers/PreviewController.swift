@@ -84,7 +84,7 @@ struct PreviewController {
         let all = try await service.committer.read(refresh: service.refreshReads) { tree in
             try PreviewList(tree: tree, domain: domain)
         }
-        service.metrics.livePreviews.set(Double(all.count))
+        service.metrics.livePreviews(all.count)
         let list = project.map { all.filtered(project: $0) } ?? all
         return try jsonResponse(list)
     }

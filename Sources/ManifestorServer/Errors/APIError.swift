@@ -10,9 +10,11 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     public var code: String
     public var message: String
     public var retryAfterSeconds: Int?
+    /// The `Allow` header of a 405.
+    public var allow: String?
 
-    public init(_ status: HTTPResponse.Status, code: String, message: String, retryAfterSeconds: Int? = nil) {
-        self.status = status; self.code = code; self.message = message; self.retryAfterSeconds = retryAfterSeconds
+    public init(_ status: HTTPResponse.Status, code: String, message: String, retryAfterSeconds: Int? = nil, allow: String? = nil) {
+        self.status = status; self.code = code; self.message = message; self.retryAfterSeconds = retryAfterSeconds; self.allow = allow
     }
 
     public var description: String { "\(status.code) \(code): \(message)" }
@@ -23,6 +25,9 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         let data = try encoder.encode(ErrorBody(error: .init(code: code, message: message)))
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        if let allow { headers[.allow] = allow }
+        // RFC 9110: a 401 names the scheme the caller must use.
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 

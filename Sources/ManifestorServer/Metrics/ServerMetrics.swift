@@ -1,6 +1,7 @@
 import Foundation
 import GitOps
 import Hummingbird
+import KubeModel
 import Prometheus
 import Templates
 
@@ -16,9 +17,13 @@ public final class ServerMetrics: CommitterMetrics, @unchecked Sendable {
     private let rendersLock = NSLock()
     private var rendersReported = 0
     private let batchSizes: ValueHistogram
-    let livePreviews: Gauge
+    private let pushSeconds: ValueHistogram
+    private let fetchSeconds: ValueHistogram
+    private let failures: [FailureKind: Counter]
+    private let queueDepth: Gauge
+    let livePreviewsGauge: Gauge
 
-    public init() {
+    public init(build: BuildInfo = .current()) {
         commits = registry.makeCounter(name: "manifestor_commits_total", help: "Commits pushed, one per operation that changed something.")
         pushes = registry.makeCounter(name: "manifestor_pushes_total", help: "Pushes attempted, one per batch and retry.")
         pushRetries = registry.makeCounter(name: "manifestor_push_retries_total", help: "Pushes the remote refused, each followed by a fetch and a re-run.")
@@ -28,8 +33,29 @@ public final class ServerMetrics: CommitterMetrics, @unchecked Sendable {
         renders = registry.makeCounter(name: "manifestor_renders_total", help: "Environments rendered (previews, staging, production) by this process.")
         batchSizes = registry.makeValueHistogram(name: "manifestor_batch_size", buckets: [1, 2, 5, 10, 20, 50, 100, 200],
                                                  help: "Operations per batch.")
-        livePreviews = registry.makeGauge(name: "manifestor_live_previews", help: "Preview directories at the tip.")
+        livePreviewsGauge = registry.makeGauge(name: "manifestor_live_previews", help: "Preview directories at the tip, after each landed commit and fetch.")
+        let gitBuckets: [Double] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+        pushSeconds = registry.makeValueHistogram(name: "manifestor_push_duration_seconds", buckets: gitBuckets,
+                                                     help: "Time from starting a push to the remote's answer (landed or refused).")
+        fetchSeconds = registry.makeValueHistogram(name: "manifestor_fetch_duration_seconds", buckets: gitBuckets,
+                                                      help: "Time one fetch from the remote took.")
+        var failures: [FailureKind: Counter] = [:]
+        for kind in FailureKind.allCases {
+            failures[kind] = registry.makeCounter(name: "manifestor_operation_failures_total", labels: [("kind", kind.label)],
+                                                  help: "Operations the committer answered with an error, by failure kind.")
+        }
+        self.failures = failures
+        queueDepth = registry.makeGauge(name: "manifestor_queue_depth", help: "Operations queued for the committer and not yet taken into a batch.")
+        registry.makeGauge(name: "manifestor_build_info", labels: [("version", build.version), ("commit", build.commit), ("libgit2", build.libgit2)],
+                           help: "Always 1; the labels say which build is running.").set(Double(1))
     }
+
+    public func pushDuration(seconds: Double) { pushSeconds.record(seconds) }
+    public func fetchDuration(seconds: Double) { fetchSeconds.record(seconds) }
+    public func failed(kind: FailureKind, count: Int) { failures[kind]?.increment(by: Int64(count)) }
+    public func livePreviews(_ count: Int) { livePreviewsGauge.set(Double(count)) }
+    /// Set just before each scrape, from the committer's queue.
+    public func queueDepth(_ count: Int) { queueDepth.set(Double(count)) }
 
     public func batch(size: Int) { batchSizes.record(Double(size)) }
     public func pushed() { pushes.increment() }
