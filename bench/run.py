@@ -321,7 +321,7 @@ class Serve:
     with a warm cache (a bare repository sharing the base's objects, tracking ref at the base
     commit, as a long-running server would have it)."""
 
-    def __init__(self, bench, repo, base, commit):
+    def __init__(self, bench, repo, base, commit, signed=False):
         self.bench = bench
         work = tempfile.mkdtemp(prefix="serve-", dir=bench.work)
         self.work = work
@@ -342,6 +342,8 @@ class Serve:
                     "author: {name: Manifestor, email: manifestor@aiworker.dev}\n"
                     "templates: %s\nserver: {tokensFile: tokens.yaml, gcInterval: 1d}\n"
                     % (bench.server.repo_url(repo), os.path.join(ROOT, "templates")))
+            if signed:
+                f.write("signing: {sshKeyFile: %s}\n" % bench.signing_key)
         self.log_path = os.path.join(work, "serve.log")
         env = dict(os.environ)
         env.pop("MANIFESTOR_GIT_TOKEN", None)
@@ -563,6 +565,9 @@ class Bench:
         log("work folder %s: %.0f us to create a 1 KB file" % (self.work, self.file_create_us))
         out = sh([self.manifestor, "token", "create", "bench", "--role", "deployer"]).splitlines()
         self.token, self.token_entry = out[0].strip(), out[1].rstrip()
+        # The key of the "signed" mode: every commit SSH-signed (signing.sshKeyFile).
+        self.signing_key = os.path.join(self.work, "signing-key")
+        sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bench", "-f", self.signing_key])
         self.template = PreviewTemplate(self.manifestor, self.work)
         log("preview template: %d files, %d bytes" % (len(self.template.files), sum(len(t) for t in self.template.files.values())))
         self.server = GitServer(self.work)
@@ -586,7 +591,7 @@ class Bench:
 
     def manifestor_sequential(self, rnd, size, mode):
         repo = self.server.fresh_repo(self.base[size], self.base_commit[size], "seq-%s-%d" % (mode, size))
-        serve = Serve(self, repo, self.base[size], self.base_commit[size])
+        serve = Serve(self, repo, self.base[size], self.base_commit[size], signed=mode == "signed")
         try:
             serve.warm_up("w%s%d" % (mode[0], rnd))
             fetches = self.server.fetches(repo)
@@ -614,7 +619,7 @@ class Bench:
     def manifestor_burst(self, rnd, mode):
         size = max(self.args.sizes)
         repo = self.server.fresh_repo(self.base[size], self.base_commit[size], "burst-%s" % mode)
-        serve = Serve(self, repo, self.base[size], self.base_commit[size])
+        serve = Serve(self, repo, self.base[size], self.base_commit[size], signed=mode == "signed")
         try:
             serve.warm_up("w%s%d" % (mode[0], rnd))
             rss_before = serve.status("VmRSS")
@@ -698,12 +703,15 @@ class Bench:
                     self.record("ratio-%s-floorp-%d" % (mode, size), p50["seq-%s-%d" % (mode, size)] / p50["floor-preview-%d" % size])
                     self.record("ratio-%s-baseline-%d" % (mode, size), p50["seq-%s-%d" % (mode, size)] / p50["baseline-%d" % size])
                 self.record("ratio-%s-scale" % mode, p50["seq-%s-%d" % (mode, large)] / p50["seq-%s-%d" % (mode, small)])
+            if "signed" in a.modes and "fast" in a.modes:
+                for size in a.sizes:
+                    self.record("ratio-signed-unsigned-%d" % size, p50["seq-signed-%d" % size] / p50["seq-fast-%d" % size])
             self.record("ratio-baseline-scale", p50["baseline-%d" % large] / p50["baseline-%d" % small])
             self.record("ratio-floor-scale", p50["floor-root-%d" % large] / p50["floor-root-%d" % small])
             self.record("ratio-floorp-scale", p50["floor-preview-%d" % large] / p50["floor-preview-%d" % small])
             # Bursts.
             bursts = {}
-            for mode in a.modes:
+            for mode in [m for m in a.modes if m != "signed"]:
                 r = self.manifestor_burst(rnd, mode)
                 bursts[mode] = r
                 for k, v in r.items():
@@ -716,7 +724,7 @@ class Bench:
                     self.record("burst-baseline-%s" % k, v)
                 log("  baseline burst (%d requests): %.2f/s, p99 %.0f ms, %d pushes, landed %s" % (
                     a.baseline_burst, r["throughput"], r["p99"] * 1e3, r["pushes"], r["landed"]))
-                for mode in a.modes:
+                for mode in bursts:
                     self.record("ratio-%s-burst-baseline" % mode, bursts[mode]["throughput"] / r["throughput"])
 
     def render_bench(self):
@@ -768,7 +776,7 @@ def table(bench):
     lines = []
     add = lines.append
     modes = a.modes
-    label = {"fast": "Manifestor"}
+    label = {"fast": "Manifestor", "signed": "Manifestor, commits signed"}
     add("| measure | median | min | max |")
     add("|---|---|---|---|")
     for size in a.sizes:
@@ -789,6 +797,10 @@ def table(bench):
             add("| ratio %s p50 / floor (root) p50 | %s |" % (label[mode], summary(R.get("ratio-%s-floor-%d" % (mode, size)), x)))
             add("| ratio %s p50 / floor (`preview/`) p50 | %s |" % (label[mode], summary(R.get("ratio-%s-floorp-%d" % (mode, size)), x)))
             add("| ratio %s p50 / baseline p50 | %s |" % (label[mode], summary(R.get("ratio-%s-baseline-%d" % (mode, size)), x)))
+    if "signed" in modes and "fast" in modes:
+        for size in a.sizes:
+            add("| ratio signed p50 / unsigned p50 at %s previews (goal: at most 1.05x) | %s |" % (
+                format(size, ","), summary(R.get("ratio-signed-unsigned-%d" % size), x)))
     add("| **scaling (p50 at %s / p50 at %s)** | | | |" % (format(large, ","), format(small, ",")))
     for mode in modes:
         add("| %s | %s |" % (label[mode], summary(R.get("ratio-%s-scale" % mode), x)))
@@ -796,7 +808,8 @@ def table(bench):
     add("| floor (root) | %s |" % summary(R.get("ratio-floor-scale"), x))
     add("| floor (`preview/`) | %s |" % summary(R.get("ratio-floorp-scale"), x))
     add("| **burst: %d requests from %d concurrent clients at %s previews** | | | |" % (a.burst, a.clients, format(large, ",")))
-    for mode in modes:
+    burst_modes = [m for m in modes if m != "signed"]
+    for mode in burst_modes:
         add("| %s throughput | %s |" % (label[mode], summary(R.get("burst-%s-throughput" % mode), per_s)))
         add("| %s latency p50 | %s |" % (label[mode], summary(R.get("burst-%s-p50" % mode), ms)))
         add("| %s latency p99 | %s |" % (label[mode], summary(R.get("burst-%s-p99" % mode), ms)))
@@ -812,7 +825,7 @@ def table(bench):
         add("| baseline pushes | %s |" % summary(R.get("burst-baseline-pushes"), n))
         lr = R.get("burst-baseline-landed", [])
         add("| baseline all landed (runs) | %d of %d | | |" % (sum(1 for v in lr if v), len(lr)))
-        for mode in modes:
+        for mode in burst_modes:
             add("| ratio %s throughput / baseline throughput | %s |" % (label[mode], summary(R.get("ratio-%s-burst-baseline" % mode), x)))
     add("| **render (`manifestor bench-render`)** | | | |")
     for row in getattr(bench, "render_rows", []):
@@ -854,6 +867,9 @@ def goals(bench):
         goal("burst: at least 100x the baseline's throughput", "%.0fx" % v, v >= 100)
     v = max(R.get("burst-%s-rss" % main, [float("nan")]))
     goal("peak RSS at most 100 MiB during the burst (worst run)", "%.0f MiB" % v, v <= 100)
+    if "signed" in a.modes and "fast" in a.modes:
+        v = max(med("ratio-signed-unsigned-%d" % size) for size in a.sizes)
+        goal("signed commits: sequential p50 at most 1.05x unsigned (worst size)", "%.3fx" % v, v <= 1.05)
     if bench.render_seconds:
         goal("1,000 preview environments rendered in under one second", "%.3f s" % bench.render_seconds[0], bench.render_seconds[0] < 1)
     return "| goal | measured (median of rounds) | |\n|---|---|---|\n" + "\n".join(rows)
@@ -874,14 +890,17 @@ def main():
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--baseline-burst", type=int, default=100, help="requests in the baseline's burst (0: skip)")
     p.add_argument("--sizes", default="100,10000")
-    p.add_argument("--modes", default="fast", choices=["fast"],
-                   help="push paths of Manifestor to measure (the comparison paths left the product; "
-                        "earlier results.md files keep the libgit2 rows)")
+    p.add_argument("--modes", default="fast,signed",
+                   help="comma-separated: fast (Manifestor as shipped), signed (the same with every commit "
+                        "SSH-signed; sequential runs only)")
     p.add_argument("--quick", action="store_true", help="a smoke run: 1 round, small counts")
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results.md"))
     args = p.parse_args()
     args.sizes = sorted(int(s) for s in args.sizes.split(","))
     args.modes = args.modes.split(",")
+    for mode in args.modes:
+        if mode not in ("fast", "signed"):
+            p.error("--modes: %s is not fast or signed" % mode)
     if args.quick:
         args.rounds, args.seq, args.baseline_seq, args.baseline_seq_small, args.floor = 1, 20, 5, 5, 5
         args.burst, args.baseline_burst = min(args.burst, 200), min(args.baseline_burst, 20)

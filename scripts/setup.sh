@@ -26,8 +26,10 @@ case "$MODE" in run|test) ;; *) echo "usage: scripts/setup.sh [run|test]" >&2; e
 RUN_PACKAGES=(libgit2-dev pkg-config git ca-certificates)
 # lighttpd-mod-openssl holds mod_openssl (TLS) and is only a Recommends of lighttpd.
 # nodejs (18+, built-in fetch) runs the client in examples/ in ExampleClientTests; prometheus's
-# promtool checks deploy/prometheusrule-manifestor.yaml.
-TEST_PACKAGES=(lighttpd lighttpd-mod-openssl docker-registry apache2-utils openssl curl python3-venv nodejs prometheus)
+# promtool checks deploy/prometheusrule-manifestor.yaml; openssh-client's ssh-keygen makes and checks
+# the keys of the signing tests and benchmark.
+TEST_PACKAGES=(lighttpd lighttpd-mod-openssl docker-registry apache2-utils openssl curl python3-venv nodejs prometheus
+               openssh-client)
 APT_PACKAGES=("${RUN_PACKAGES[@]}")
 if [ "$MODE" = test ]; then APT_PACKAGES+=("${TEST_PACKAGES[@]}"); fi
 

@@ -26,7 +26,7 @@ extension Committer {
             let signature = Signature(name: settings.author.name, email: settings.author.email, date: now)
             guard !plan.changes.isEmpty,
                   let commit = try repository.makeCommit(parent: tree.commit, changes: plan.changes, author: signature,
-                                                         committer: signature, message: plan.message.text)
+                                                         committer: signature, message: plan.message.text, signer: settings.signer)
             else {
                 return ReviewOutcome(outcome: CommitOutcome(commit: tree.commit, changed: false, answer: plan.answer, subject: plan.message.subject),
                                      branch: nil)

@@ -18,16 +18,20 @@ public final class Committer: @unchecked Sendable {
         public var maxPushAttempts: Int
         public var maxBatch: Int
         public var lockTimeoutSeconds: Double
+        /// Signs every commit (SSH, `gpgsig`) when set.
+        public var signer: SSHSigner?
 
         public init(remote: RemoteOptions, branch: String, cacheDirectory: URL, author: (name: String, email: String),
-                    maxPushAttempts: Int = 20, maxBatch: Int = 256, lockTimeoutSeconds: Double = 120) {
+                    maxPushAttempts: Int = 20, maxBatch: Int = 256, lockTimeoutSeconds: Double = 120, signer: SSHSigner? = nil) {
             self.remote = remote; self.branch = branch; self.cacheDirectory = cacheDirectory; self.author = author
             self.maxPushAttempts = maxPushAttempts; self.maxBatch = maxBatch; self.lockTimeoutSeconds = lockTimeoutSeconds
+            self.signer = signer
         }
 
         public init(config: ManifestorConfig) {
             self.init(remote: config.remote, branch: config.branch, cacheDirectory: config.cacheDirectory,
-                      author: (config.author.name, config.author.email), maxPushAttempts: config.repository.maxPushAttempts ?? 20)
+                      author: (config.author.name, config.author.email), maxPushAttempts: config.repository.maxPushAttempts ?? 20,
+                      signer: config.signer)
         }
     }
 
@@ -50,7 +54,8 @@ public final class Committer: @unchecked Sendable {
         cache = CacheHandle(remote: settings.remote, branch: settings.branch, directory: settings.cacheDirectory,
                             lockTimeoutSeconds: settings.lockTimeoutSeconds, logger: logger, metrics: metrics,
                             reached: { reached.set() })
-        publisher = Publisher(cache: cache, settings: .init(author: settings.author, maxPushAttempts: settings.maxPushAttempts),
+        publisher = Publisher(cache: cache, settings: .init(author: settings.author, maxPushAttempts: settings.maxPushAttempts,
+                                                            signer: settings.signer),
                               catalog: catalog, clock: clock, logger: logger, metrics: metrics)
         self.reached = reached
     }

@@ -74,6 +74,11 @@ public struct ManifestorConfig: Sendable {
         }
     }
 
+    /// `signing: {sshKeyFile: PATH}` (or `MANIFESTOR_SIGNING_KEY_FILE`): every commit is SSH-signed.
+    public struct SigningSection: Codable, Sendable {
+        public var sshKeyFile: String?
+    }
+
     struct File: Codable, Sendable {
         var repository: RepositorySection
         var author: AuthorSection?
@@ -81,6 +86,7 @@ public struct ManifestorConfig: Sendable {
         var server: ServerSection?
         var registry: RegistrySection?
         var argocd: ArgoCDSection?
+        var signing: SigningSection?
     }
 
     public var repository: RepositorySection
@@ -92,6 +98,8 @@ public struct ManifestorConfig: Sendable {
     /// The token for the git remote: `tokenFile`, else `MANIFESTOR_GIT_TOKEN`.
     public var gitToken: String?
     public var registryPassword: String?
+    /// Signs every commit when the config (or the environment) names a key; read at load time.
+    public var signer: SSHSigner?
     /// Where the file was read from (for messages).
     public var source: String
 
@@ -178,9 +186,17 @@ public struct ManifestorConfig: Sendable {
             registry = r
         }
         let templates = resolve(file.templates) ?? FileManager.default.currentDirectoryPath + "/templates"
-        return ManifestorConfig(repository: repo, author: file.author ?? defaultAuthor, templates: URL(fileURLWithPath: templates),
-                                server: server, registry: registry, argocd: file.argocd ?? ArgoCDSection(),
-                                gitToken: token, registryPassword: registryPassword, source: url.path)
+        var config = ManifestorConfig(repository: repo, author: file.author ?? defaultAuthor, templates: URL(fileURLWithPath: templates),
+                                      server: server, registry: registry, argocd: file.argocd ?? ArgoCDSection(),
+                                      gitToken: token, registryPassword: registryPassword, source: url.path)
+        // The key is read now, so that a bad one fails at start and never at the first commit.
+        let keyFile = resolve(file.signing?.sshKeyFile) ?? environment["MANIFESTOR_SIGNING_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        if let keyFile {
+            do { config.signer = try SSHSigner(keyFile: keyFile) } catch {
+                throw fail(file.signing?.sshKeyFile != nil ? "signing.sshKeyFile" : "MANIFESTOR_SIGNING_KEY_FILE", "\(error)")
+            }
+        }
+        return config
     }
 
     static func isValidBranch(_ name: String) -> Bool {

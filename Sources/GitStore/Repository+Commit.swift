@@ -10,8 +10,10 @@ extension Repository {
     /// No reference is updated: move a branch with `updateReference` or `push`.
     /// Invalid paths (empty, ".", "..", ".git" components, a leading "/", NUL), signatures
     /// or messages throw `.invalidInput`.
+    /// With `signer`, the commit carries an SSH signature of its content in a `gpgsig` header.
     public func makeCommit(
-        parent: ObjectID?, changes: [TreeChange], author: Signature, committer: Signature, message: String
+        parent: ObjectID?, changes: [TreeChange], author: Signature, committer: Signature, message: String,
+        signer: SSHSigner? = nil
     ) throws -> ObjectID? {
         let operation = "makeCommit"
         for change in changes {
@@ -69,6 +71,23 @@ extension Repository {
         let fullMessage = message.hasSuffix("\n") ? message : message + "\n"
         var commitOID = git_oid()
         var parents: [OpaquePointer?] = parentCommit.map { [$0] } ?? []
+        if let signer {
+            var content = git_buf()
+            defer { git_buf_dispose(&content) }
+            try gitCall(operation) {
+                parents.withUnsafeMutableBufferPointer { buffer in
+                    git_commit_create_buffer(&content, pointer, authorSignature, committerSignature, nil, fullMessage, tree,
+                                             buffer.count, buffer.baseAddress)
+                }
+            }
+            let unsigned = Data(bytes: content.ptr, count: content.size)
+            let signature: String
+            do { signature = try signer.sign(unsigned) } catch {
+                throw GitError(kind: .other, message: "signing the commit failed: \(error)", operation: operation)
+            }
+            try gitCall(operation) { git_commit_create_with_signature(&commitOID, pointer, content.ptr, signature, "gpgsig") }
+            return ObjectID(commitOID)
+        }
         try gitCall(operation) {
             parents.withUnsafeMutableBufferPointer { buffer in
                 git_commit_create(

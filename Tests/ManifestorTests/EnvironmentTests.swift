@@ -37,7 +37,8 @@ final class EnvironmentWorld: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(at: dir) }
 
     /// `useRegistry: false` leaves `registry:` out of the config (tags are then committed as they are).
-    static func start(useRegistry: Bool = true) async throws -> EnvironmentWorld {
+    /// `extraConfig` is appended to the config file (e.g. a `signing:` section).
+    static func start(useRegistry: Bool = true, extraConfig: String = "") async throws -> EnvironmentWorld {
         let git = try GitServer.start()
         let url = try git.createRepo(repo)
         let registry = try Registry.start()
@@ -55,6 +56,7 @@ final class EnvironmentWorld: @unchecked Sendable {
 
             """
         if useRegistry { yaml += "registry:\n  url: \(registry.url)\n" }
+        yaml += extraConfig
         let configPath = dir.appendingPathComponent("config.yaml").path
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         let config = try ManifestorConfig.load(path: configPath)

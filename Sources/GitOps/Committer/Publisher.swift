@@ -18,6 +18,7 @@ final class Publisher {
     struct Settings {
         var author: (name: String, email: String)
         var maxPushAttempts: Int
+        var signer: SSHSigner?
     }
 
     private let cache: CacheHandle
@@ -189,7 +190,7 @@ final class Publisher {
                 let plan = try item.plan(TreeSnapshot(repository: repo, commit: head), context)
                 if !plan.changes.isEmpty,
                    let commit = try repo.makeCommit(parent: head, changes: plan.changes, author: signature, committer: signature,
-                                                    message: plan.message.text) {
+                                                    message: plan.message.text, signer: settings.signer) {
                     head = commit
                     results.append(.success(Done(commit: commit, changed: true, answer: plan.answer, subject: plan.message.subject)))
                 } else {
