@@ -683,7 +683,9 @@ class Bench:
                     p50["floor-%s-%d" % (where, size)] = percentile(t, 0.5)
                 log("  floor %d: root p50 %.0f ms, preview p50 %.0f ms" % (
                     size, p50["floor-root-%d" % size] * 1e3, p50["floor-preview-%d" % size] * 1e3))
-                for mode in a.modes:
+                # Odd rounds measure the modes in order, even rounds reversed, so that neither
+                # always runs second (the machine drifts within a round).
+                for mode in (a.modes if rnd % 2 else list(reversed(a.modes))):
                     lat = self.manifestor_sequential(rnd, size, mode)
                     for q in (0.5, 0.9, 0.99):
                         self.record("seq-%s-%d-p%d" % (mode, size, int(q * 100)), percentile(lat, q))
