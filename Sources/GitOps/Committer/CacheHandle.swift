@@ -85,12 +85,12 @@ final class CacheHandle {
         countPreviews(repo, at: head)
     }
 
-    /// Reports the preview directories at `commit`: the entries of one tree, cheap enough for
-    /// every landed commit, so the gauge is current without anyone listing previews.
+    /// Reports the preview directories at `commit`, counted in the raw `preview/` tree (no
+    /// parse by libgit2, no entry per preview), cheap enough for every landed commit, so the
+    /// gauge is current without anyone listing previews.
     private func countPreviews(_ repo: Repository, at commit: ObjectID?) {
         guard let commit else { return metrics.livePreviews(0) }
-        let entries = (try? repo.entries(commit: commit, path: "preview")) ?? []
-        metrics.livePreviews(entries.filter { $0.isTree && $0.name.hasPrefix("task-") }.count)
+        metrics.livePreviews((try? repo.subdirectoryCount(commit: commit, path: "preview", prefix: "task-")) ?? 0)
     }
 
     private func open() throws -> Repository {
