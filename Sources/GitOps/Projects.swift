@@ -32,9 +32,11 @@ public enum ProjectCatalogs {
 }
 
 extension Committer {
-    /// The catalog of `project` at the remote's tip (fetched first).
+    /// The catalog of `project`: `builtIn` for `aiworker` (no git needed), else the registered
+    /// one at the remote's tip (fetched first; 404 when there is none).
     public func catalog(of project: String, builtIn: Catalog) async throws -> Catalog {
         try ProjectName.validate(project)
+        if project == ProjectName.builtIn { return builtIn }
         return try await read(refresh: true) { tree in try ProjectCatalogs.catalog(project, tree: tree, builtIn: builtIn) }
     }
 }

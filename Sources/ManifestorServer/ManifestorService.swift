@@ -34,8 +34,7 @@ public final class ManifestorService: Sendable {
     /// The catalog of `project`: the built-in one, or the registered one at the remote's tip
     /// (404 when there is none).
     func catalog(of project: String) async throws -> Catalog {
-        let builtIn = try catalog()
-        return project == ProjectName.builtIn ? builtIn : try await committer.catalog(of: project, builtIn: builtIn)
+        try await committer.catalog(of: project, builtIn: try catalog())
     }
 
     /// The answer of a write with `dryRun`: what it would commit (200), planned on the remote's

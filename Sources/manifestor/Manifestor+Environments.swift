@@ -19,8 +19,7 @@ struct ProjectOption: ParsableArguments {
 
     /// The project's catalog: the built-in one, or the registered one at the remote's tip.
     func catalog(_ committer: Committer, builtIn: Catalog) async throws -> Catalog {
-        try ProjectName.validate(project)
-        return project == ProjectName.builtIn ? builtIn : try await committer.catalog(of: project, builtIn: builtIn)
+        try await committer.catalog(of: project, builtIn: builtIn)
     }
 }
 
