@@ -84,12 +84,11 @@ public enum ExpectedCommit {
     /// 7 to 40 hex digits, lower-cased; nil when not given.
     public static func parse(_ text: String?) throws -> String? {
         guard let text else { return nil }
-        let lower = text.lowercased()
-        guard (7...40).contains(lower.count), lower.allSatisfy({ $0.isASCII && $0.isHexDigit }) else {
+        guard let id = commitPrefix(text) else {
             throw InputError(code: "invalid_expected", field: "expected",
                              rule: "must be the commit that last changed the environment (7 to 40 hex digits), not \(YAMLEmitter.quoted(CommitMessage.oneLine(text)))")
         }
-        return lower
+        return id
     }
 
     /// 409 `conflict`, naming the current commit, unless `expected` is the commit that last changed `scope`.

@@ -130,9 +130,10 @@ struct RunningImages: Equatable {
 
 extension TreeSnapshot {
     /// The commits on the first-parent line from the tip that changed `directory` (its tree
-    /// id differs from the parent's), newest first; at most `limit`, looking at no more than
-    /// `scanLimit` commits.
-    func commitsChanging(_ directory: String, limit: Int, scanLimit: Int = 100_000) throws -> [CommitInfo] {
+    /// id differs from the parent's) and satisfy `matching`, newest first; at most `limit`,
+    /// looking at no more than `scanLimit` commits.
+    func commitsChanging(_ directory: String, limit: Int, scanLimit: Int = 100_000,
+                         matching: (CommitInfo) -> Bool = { _ in true }) throws -> [CommitInfo] {
         guard let tip = commit, limit > 0 else { return [] }
         var found: [CommitInfo] = []
         var current = try repository.commit(tip)
@@ -140,7 +141,7 @@ extension TreeSnapshot {
         for _ in 0..<scanLimit {
             let parent = current.parents.first
             let parentTree = try parent.flatMap { try repository.treeID(commit: $0, path: directory) }
-            if currentTree != parentTree {
+            if currentTree != parentTree, matching(current) {
                 found.append(current)
                 if found.count == limit { break }
             }

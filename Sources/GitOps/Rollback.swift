@@ -4,6 +4,12 @@ import GitWire
 import KubeModel
 import Templates
 
+/// `text` lower-cased when it is a full or abbreviated commit id (7 to 40 hex digits), else nil.
+func commitPrefix(_ text: String) -> String? {
+    let lower = text.lowercased()
+    return (7...40).contains(lower.count) && lower.allSatisfy({ $0.isASCII && $0.isHexDigit }) ? lower : nil
+}
+
 /// A new commit whose `staging/<project>/` or `production/<project>/` is, byte for byte, that
 /// environment's content after an earlier commit. Nothing is rewritten: the history keeps every commit.
 ///
@@ -20,12 +26,11 @@ public struct Rollback: GitOperation {
 
         public static func named(_ text: String) throws -> Target {
             if text == "previous" { return .previous }
-            let lower = text.lowercased()
-            guard (7...40).contains(lower.count), lower.allSatisfy({ $0.isASCII && $0.isHexDigit }) else {
+            guard let id = commitPrefix(text) else {
                 throw InputError(code: "invalid_rollback_target", field: "to",
                                  rule: "must be previous or a commit id (7 to 40 hex digits), not \(YAMLEmitter.quoted(CommitMessage.oneLine(text)))")
             }
-            return .commit(lower)
+            return .commit(id)
         }
 
         public var description: String {
@@ -62,8 +67,8 @@ public struct Rollback: GitOperation {
         let reason: String
         switch target {
         case .previous:
-            let changes = try tree.commitsChanging(directory, limit: 1000)
-            guard let last = changes.first(where: { !Self.isRollback($0) }), let parent = last.parents.first else {
+            guard let last = try tree.commitsChanging(directory, limit: 1, matching: { !Self.isRollback($0) }).first,
+                  let parent = last.parents.first else {
                 throw unprocessable("no_previous_state", "\(directory)/ has no earlier state to roll back to")
             }
             restorePoint = parent
