@@ -110,27 +110,25 @@ public enum ArgoCDManifests {
         ObjectMeta(name: name, namespace: s.argocdNamespace, labels: labels(environment: environment))
     }
 
+    /// `k8s/<component>` of the AiWorker code repository, in AppProject `control-plane`.
+    static func controlPlaneApplication(_ s: ArgoCDSettings, component: String) -> Application {
+        controlPlaneApplication(s, name: component, repoURL: s.codeRepoURL, path: "k8s/\(component)", revision: s.codeRevision)
+    }
+
     /// Manifestor itself, from `deploy/` of its own repository (a kustomization pinning its image
     /// by digest), in AppProject `control-plane`.
     static func manifestorApplication(_ s: ArgoCDSettings) -> Application {
-        Application(
-            metadata: meta("control-plane-manifestor", s, environment: "control-plane"),
-            spec: ApplicationSpec(
-                source: ApplicationSource(repoURL: s.manifestorRepoURL, path: "deploy", targetRevision: s.manifestorRevision),
-                destination: ApplicationDestination(namespace: controlPlaneNamespace),
-                project: controlPlaneProject,
-                syncPolicy: SyncPolicy(automated: AutomatedSync(prune: true, selfHeal: true),
-                                       syncOptions: ["CreateNamespace=true"], retry: retry)
-            )
-        )
+        controlPlaneApplication(s, name: "manifestor", repoURL: s.manifestorRepoURL, path: "deploy", revision: s.manifestorRevision)
     }
 
-    /// In AppProject `control-plane`, which admits only the code repositories and `control-plane`.
-    static func controlPlaneApplication(_ s: ArgoCDSettings, component: String) -> Application {
+    /// `control-plane-<name>` into `control-plane`, in AppProject `control-plane` (which admits
+    /// only the code repositories and that namespace), synced automatically.
+    private static func controlPlaneApplication(_ s: ArgoCDSettings, name: String, repoURL: String, path: String,
+                                                revision: String) -> Application {
         Application(
-            metadata: meta("control-plane-\(component)", s, environment: "control-plane"),
+            metadata: meta("control-plane-\(name)", s, environment: "control-plane"),
             spec: ApplicationSpec(
-                source: ApplicationSource(repoURL: s.codeRepoURL, path: "k8s/\(component)", targetRevision: s.codeRevision),
+                source: ApplicationSource(repoURL: repoURL, path: path, targetRevision: revision),
                 destination: ApplicationDestination(namespace: controlPlaneNamespace),
                 project: controlPlaneProject,
                 syncPolicy: SyncPolicy(automated: AutomatedSync(prune: true, selfHeal: true),

@@ -13,11 +13,14 @@ public enum RepositoryLayout {
     /// layout; nil when it is in the current one.
     static func olderLayoutFile(_ tree: TreeSnapshot) throws -> String? {
         for environment in StableEnvironment.allCases {
-            if let entry = try tree.entries(environment.rawValue).first(where: { !$0.isTree && $0.name.hasSuffix(".yaml") }) {
-                return "\(environment.rawValue)/\(entry.name)"
-            }
+            if let name = try olderLayoutFiles(environment, tree).first { return "\(environment.rawValue)/\(name)" }
         }
         return nil
+    }
+
+    /// The names of the `*.yaml` files directly in `staging/` or `production/`, in order.
+    static func olderLayoutFiles(_ environment: StableEnvironment, _ tree: TreeSnapshot) throws -> [String] {
+        try tree.entries(environment.rawValue).filter { !$0.isTree && $0.name.hasSuffix(".yaml") }.map(\.name).sorted()
     }
 
     /// Refuses `command` on a tree in the older layout, with the one-line reason and the fix.
@@ -49,7 +52,7 @@ public struct MigrateLayout: GitOperation {
         var moved: [MigrationResult.Move] = []
         for environment in StableEnvironment.allCases {
             let old = environment.rawValue
-            let files = try tree.entries(old).filter { !$0.isTree && $0.name.hasSuffix(".yaml") }.map(\.name).sorted()
+            let files = try RepositoryLayout.olderLayoutFiles(environment, tree)
             guard !files.isEmpty else { continue }
             var content: [String: Data] = [:]
             for name in files { content[name] = try tree.blob("\(old)/\(name)") }
