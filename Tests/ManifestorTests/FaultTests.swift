@@ -45,9 +45,7 @@ struct FaultTests {
     func killedMidBatch() async throws {
         let h = try ServerHarness()
         let deployer = h.tokens["deployer"]!
-        let tokensFile = h.remote.work.appendingPathComponent("tokens.yaml")
-        try ("tokens:\n" + h.store.entries.map { "  - {name: \($0.name), role: \($0.role.rawValue), sha256: \($0.sha256)}" }.joined(separator: "\n") + "\n")
-            .write(to: tokensFile, atomically: true, encoding: .utf8)
+        let tokensFile = try h.writeTokensFile()
         let config = try h.remote.config(name: "serve", cache: "serve-cache", extra: "server: {tokensFile: \(tokensFile.path)}\n").path
         let tasks = (0..<40).map { "kill-\($0)" }
 

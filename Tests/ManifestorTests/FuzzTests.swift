@@ -11,9 +11,7 @@ struct FuzzTests {
     @Test("schemathesis: zero server errors, zero answers that break the spec")
     func schemathesis() throws {
         let h = try ServerHarness()
-        let tokensFile = h.remote.work.appendingPathComponent("tokens.yaml")
-        try ("tokens:\n" + h.store.entries.map { "  - {name: \($0.name), role: \($0.role.rawValue), sha256: \($0.sha256)}" }.joined(separator: "\n") + "\n")
-            .write(to: tokensFile, atomically: true, encoding: .utf8)
+        let tokensFile = try h.writeTokensFile()
         let config = try h.remote.config(name: "fuzz", cache: "fuzz-cache", extra: "server: {tokensFile: \(tokensFile.path)}\n").path
         let server = try ServeProcess(config: config, log: h.remote.work.appendingPathComponent("serve.log"))
         defer { kill(server.process.processIdentifier, SIGTERM); _ = server.waitForExit(seconds: 30) }

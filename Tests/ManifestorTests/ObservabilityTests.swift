@@ -10,9 +10,7 @@ import Testing
 struct ObservabilityTests {
     /// Writes the harness's tokens into a tokens file and a config serving with it.
     static func serveConfig(_ h: ServerHarness, extra: String = "") throws -> String {
-        let tokensFile = h.remote.work.appendingPathComponent("tokens.yaml")
-        try ("tokens:\n" + h.store.entries.map { "  - {name: \($0.name), role: \($0.role.rawValue), sha256: \($0.sha256)}" }.joined(separator: "\n") + "\n")
-            .write(to: tokensFile, atomically: true, encoding: .utf8)
+        let tokensFile = try h.writeTokensFile()
         return try h.remote.config(name: "serve", cache: "serve-cache", extra: "server: {tokensFile: \(tokensFile.path)\(extra)}\n").path
     }
 

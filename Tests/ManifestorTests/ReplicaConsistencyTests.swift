@@ -18,9 +18,7 @@ final class Replicas: @unchecked Sendable {
 
     init() throws {
         h = try ServerHarness()
-        let tokensFile = h.remote.work.appendingPathComponent("tokens.yaml")
-        try ("tokens:\n" + h.store.entries.map { "  - {name: \($0.name), role: \($0.role.rawValue), sha256: \($0.sha256)}" }.joined(separator: "\n") + "\n")
-            .write(to: tokensFile, atomically: true, encoding: .utf8)
+        let tokensFile = try h.writeTokensFile()
         let extra = "server: {tokensFile: \(tokensFile.path)}\n"
         a = try ServeProcess(config: try h.remote.config(name: "a", cache: "cache-a", extra: extra).path, log: h.remote.work.appendingPathComponent("a.log"))
         b = try ServeProcess(config: try h.remote.config(name: "b", cache: "cache-b", extra: extra).path, log: h.remote.work.appendingPathComponent("b.log"))

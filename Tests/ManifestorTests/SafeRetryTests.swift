@@ -21,7 +21,7 @@ struct SafeRetryTests {
     }
 
     static func pinned(_ world: EnvironmentWorld, _ digests: [String: String]) -> [String: String] {
-        digests.mapValues { _ in "" }.keys.reduce(into: [:]) { $0[$1] = world.pinned($1, digests[$1]!) }
+        Dictionary(uniqueKeysWithValues: digests.map { ($0.key, world.pinned($0.key, $0.value)) })
     }
 
     @Test("over HTTP: the second and third rollback to previous change nothing; production still runs A; named commits still work")

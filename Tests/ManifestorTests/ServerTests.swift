@@ -28,6 +28,15 @@ struct ServerHarness {
         #expect(try remote.manifestor(["init", "--config", remote.config().path]).status == 0)
     }
 
+    /// Writes the tokens file of `store` (names, roles, SHA-256 only) into the remote's work
+    /// folder, for `manifestor serve` processes; returns its path.
+    func writeTokensFile() throws -> URL {
+        let file = remote.work.appendingPathComponent("tokens.yaml")
+        try ("tokens:\n" + store.entries.map { "  - {name: \($0.name), role: \($0.role.rawValue), sha256: \($0.sha256)}" }.joined(separator: "\n") + "\n")
+            .write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
     /// Runs the app on 127.0.0.1 with an OS-chosen port and hands `body` a client for it.
     func withServer<T: Sendable>(_ body: @Sendable (APIClient, ManifestorService) async throws -> T) async throws -> T {
         let config = try ManifestorConfig.load(path: remote.config(name: "server", cache: "server-cache").path)

@@ -52,10 +52,8 @@ struct ShutdownTests {
     @Test("SIGTERM during a burst: every answered request is on the remote, nothing half-written")
     func sigtermDuringBurst() async throws {
         let h = try ServerHarness()
-        let tokensFile = h.remote.work.appendingPathComponent("tokens.yaml")
         let deployer = h.tokens["deployer"]!
-        try ("tokens:\n" + h.store.entries.map { "  - {name: \($0.name), role: \($0.role.rawValue), sha256: \($0.sha256)}" }.joined(separator: "\n") + "\n")
-            .write(to: tokensFile, atomically: true, encoding: .utf8)
+        let tokensFile = try h.writeTokensFile()
         let config = try h.remote.config(name: "serve", cache: "serve-cache", extra: "server: {tokensFile: \(tokensFile.path)}\n").path
         let server = try ServeProcess(config: config, log: h.remote.work.appendingPathComponent("serve.log"))
         let api = server.api
