@@ -40,6 +40,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 GIT_SERVER = os.path.join(ROOT, "scripts", "git-server.sh")
 TEMPLATE_ID = "tmplbench0"
 IMAGE = "git.fuq.tv/admin/aiworker-backend"
@@ -572,7 +573,7 @@ class Bench:
         log("preview template: %d files, %d bytes" % (len(self.template.files), sum(len(t) for t in self.template.files.values())))
         self.server = GitServer(self.work)
         skeleton = read_skeleton()
-        for size in a.sizes:
+        for size in sorted(set(a.sizes) | set(a.read_sizes)):
             name = "base-%d" % size
             commit, seconds = self.server.generate_base(name, size, self.template, skeleton)
             self.base[size], self.base_commit[size] = name, commit
@@ -711,6 +712,11 @@ class Bench:
             self.record("ratio-baseline-scale", p50["baseline-%d" % large] / p50["baseline-%d" % small])
             self.record("ratio-floor-scale", p50["floor-root-%d" % large] / p50["floor-root-%d" % small])
             self.record("ratio-floorp-scale", p50["floor-preview-%d" % large] / p50["floor-preview-%d" % small])
+            for size in a.read_sizes:
+                reads.measure_reads(self, rnd, size)
+            if a.signing_pair:
+                for size in a.sizes:
+                    reads.measure_signing(self, rnd, size)
             # Bursts.
             bursts = {}
             for mode in [m for m in a.modes if m != "signed"]:
@@ -829,6 +835,7 @@ def table(bench):
         add("| baseline all landed (runs) | %d of %d | | |" % (sum(1 for v in lr if v), len(lr)))
         for mode in burst_modes:
             add("| ratio %s throughput / baseline throughput | %s |" % (label[mode], summary(R.get("ratio-%s-burst-baseline" % mode), x)))
+    lines.extend(reads.rows(bench, summary, ms, x))
     add("| **render (`manifestor bench-render`)** | | | |")
     for row in getattr(bench, "render_rows", []):
         if "goal" not in row:
@@ -872,12 +879,15 @@ def goals(bench):
     if "signed" in a.modes and "fast" in a.modes:
         v = max(med("ratio-signed-unsigned-%d" % size) for size in a.sizes)
         goal("signed commits: sequential p50 at most 1.05x unsigned (worst size)", "%.3fx" % v, v <= 1.05)
+    reads.goals(bench, goal)
     if bench.render_seconds:
         goal("1,000 preview environments rendered in under one second", "%.3f s" % bench.render_seconds[0], bench.render_seconds[0] < 1)
     return "| goal | measured (median of rounds) | |\n|---|---|---|\n" + "\n".join(rows)
 
 
 def main():
+    global reads
+    import reads  # noqa: F401 - bench/reads.py imports this module's helpers, so it loads after them
     if len(sys.argv) >= 2 and sys.argv[1] == "--baseline-server":
         baseline_server_main(sys.argv[2], sys.argv[3])
         return
@@ -892,7 +902,11 @@ def main():
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--baseline-burst", type=int, default=100, help="requests in the baseline's burst (0: skip)")
     p.add_argument("--sizes", default="100,10000")
-    p.add_argument("--modes", default="fast,signed",
+    p.add_argument("--read-sizes", default="1000,10000",
+                   help="sizes of the reads rows (bench/reads.py): deploys alone and polled, list pages, GETs ('' skips)")
+    p.add_argument("--no-signing-pair", dest="signing_pair", action="store_false",
+                   help="skip the signed/unsigned pair measured deploy by deploy in turn (bench/reads.py)")
+    p.add_argument("--modes", default="fast",
                    help="comma-separated: fast (Manifestor as shipped), signed (the same with every commit "
                         "SSH-signed; sequential runs only)")
     p.add_argument("--quick", action="store_true", help="a smoke run: 1 round, small counts")
@@ -900,6 +914,7 @@ def main():
     args = p.parse_args()
     args.sizes = sorted(int(s) for s in args.sizes.split(","))
     args.modes = args.modes.split(",")
+    args.read_sizes = sorted(int(s) for s in args.read_sizes.split(",") if s)
     for mode in args.modes:
         if mode not in ("fast", "signed"):
             p.error("--modes: %s is not fast or signed" % mode)

@@ -24,30 +24,6 @@ public struct PreviewAnswer: Codable, Sendable, Equatable {
     public init(_ outcome: CommitOutcome<PreviewState>) {
         self.init(outcome.answer, commit: outcome.commit, changed: outcome.changed)
     }
-
-    /// The preview of `taskID` at `tree`, or nil when there is none.
-    public static func read(taskID: String, tree: TreeSnapshot, domain: String) throws -> PreviewAnswer? {
-        try previewState(taskID: taskID, tree: tree, domain: domain).map { PreviewAnswer($0, commit: tree.commit, changed: nil) }
-    }
-}
-
-/// The JSON answer of `GET /api/previews`.
-public struct PreviewList: Codable, Sendable, Equatable {
-    public var previews: [PreviewAnswer]
-    public var count: Int
-
-    public init(tree: TreeSnapshot, domain: String) throws {
-        previews = try allPreviews(tree: tree, domain: domain).map { PreviewAnswer($0, commit: nil, changed: nil) }
-        count = previews.count
-    }
-
-    /// The previews of one project.
-    public func filtered(project: String) -> PreviewList {
-        var list = self
-        list.previews = previews.filter { $0.project == project }
-        list.count = list.previews.count
-        return list
-    }
 }
 
 /// The JSON answer of writes whose only result is a commit (`init`).

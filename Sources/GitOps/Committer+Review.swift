@@ -20,7 +20,8 @@ extension Committer {
         branchName: @escaping @Sendable (ObjectID) -> String
     ) async throws -> ReviewOutcome<Op.Answer> {
         let settings = self.settings
-        return try await read(refresh: true) { tree in
+        // It writes a commit and pushes: on the git thread, which owns the cache.
+        return try await readOnGitThread(refresh: true) { tree in
             let plan = try operation.checkedPlan(tree, OperationContext(catalog: catalog, now: now))
             let repository = tree.repository
             let signature = Signature(name: settings.author.name, email: settings.author.email, date: now)

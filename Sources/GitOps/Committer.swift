@@ -42,6 +42,8 @@ public final class Committer: @unchecked Sendable {
     private let publisher: Publisher
     /// Set once the remote has answered a fetch, a look at its tip or a push.
     private let reached: ReachedFlag
+    /// What reads use beside the git thread (`Committer+Reads.swift`).
+    let reads: ReadParts
 
     public var trackingRef: String { cache.trackingRef }
 
@@ -51,9 +53,10 @@ public final class Committer: @unchecked Sendable {
         queue = DispatchQueue(label: "manifestor.git.\(settings.branch)", qos: .userInitiated)
         batches = BatchQueue(maxBatch: settings.maxBatch)
         let reached = ReachedFlag()
+        reads = ReadParts(settings: settings, logger: logger, reached: { reached.set() })
         cache = CacheHandle(remote: settings.remote, branch: settings.branch, directory: settings.cacheDirectory,
                             lockTimeoutSeconds: settings.lockTimeoutSeconds, logger: logger, metrics: metrics,
-                            reached: { reached.set() })
+                            tips: reads.tips, reached: { reached.set() })
         publisher = Publisher(cache: cache, settings: .init(author: settings.author, maxPushAttempts: settings.maxPushAttempts,
                                                             signer: settings.signer),
                               catalog: catalog, clock: clock, logger: logger, metrics: metrics)
@@ -82,8 +85,9 @@ public final class Committer: @unchecked Sendable {
     }
 
     /// Runs `body` on the git thread with the tip, fetching first when `refresh` is set (readers
-    /// that must see other writers' commits).
-    public func read<T: Sendable>(refresh: Bool = true, _ body: @escaping @Sendable (TreeSnapshot) throws -> T) async throws -> T {
+    /// that must see other writers' commits): where reads go when a reader beside the git
+    /// thread cannot (`read`).
+    func readOnGitThread<T: Sendable>(refresh: Bool = true, _ body: @escaping @Sendable (TreeSnapshot) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
             queue.async { [self] in
                 continuation.resume(with: Result {
@@ -102,9 +106,10 @@ public final class Committer: @unchecked Sendable {
     /// Whether the remote has answered at least once (readiness).
     public var isReady: Bool { reached.value }
 
-    /// Checks the remote now (for `/readyz` before the first write).
+    /// Checks the remote now (for `/readyz` before the first write): a look at its tip, beside
+    /// the git thread.
     public func probe() async -> Bool {
-        (try? await read(refresh: true) { _ in true }) ?? false
+        (try? await reads.check.tip()) != nil
     }
 
     /// Waits until everything queued so far has been answered.

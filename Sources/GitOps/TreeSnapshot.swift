@@ -2,8 +2,9 @@ import Foundation
 import GitStore
 import GitWire
 
-/// Read access to the repository at one commit (the tip an operation runs on).
-/// Used only on the committer's git thread.
+/// Read access to the repository at one commit (the tip an operation runs on, or the snapshot
+/// a read is answered from). Used only on the thread that owns its repository instance: the
+/// committer's git thread, or a reader's (`ReaderPool`).
 public struct TreeSnapshot {
     let repository: Repository
     /// nil for a branch that does not exist yet (an empty tree).
@@ -17,6 +18,11 @@ public struct TreeSnapshot {
     public func blob(_ path: String) throws -> Data? {
         guard let commit else { return nil }
         return try repository.blob(commit: commit, path: path)
+    }
+
+    /// The content of the blob `id` (an entry's id from `entries`).
+    public func blob(id: ObjectID) throws -> Data {
+        try repository.blob(id)
     }
 
     public func text(_ path: String) throws -> String? {

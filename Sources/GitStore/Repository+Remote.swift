@@ -81,6 +81,15 @@ extension Repository {
         _ remote: RemoteOptions, operation: String, expectedRemote: [String: ObjectID?] = [:],
         _ body: (OpaquePointer, RemoteCallContext) throws -> Int32
     ) throws {
+        try Self.withRemote(remote, in: pointer, operation: operation, expectedRemote: expectedRemote, body)
+    }
+
+    /// `withRemote` for a repository, or with none (`repository` nil: a detached remote, which
+    /// can only list the remote's references).
+    fileprivate static func withRemote(
+        _ remote: RemoteOptions, in repository: OpaquePointer?, operation: String, expectedRemote: [String: ObjectID?] = [:],
+        _ body: (OpaquePointer, RemoteCallContext) throws -> Int32
+    ) throws {
         guard !remote.url.isEmpty, !remote.url.contains("\0") else {
             throw GitError(kind: .invalidInput, message: "empty or invalid remote URL", operation: operation)
         }
@@ -96,7 +105,8 @@ extension Repository {
         }
         var handle: OpaquePointer?
         git_error_clear()
-        var code = git_remote_create_anonymous(&handle, pointer, remote.url)
+        var code = repository.map { git_remote_create_anonymous(&handle, $0, remote.url) }
+            ?? git_remote_create_detached(&handle, remote.url)
         if code < 0 {
             throw GitError.lastError(code, operation: operation, network: false, secrets: remote.secrets)
         }
@@ -144,13 +154,24 @@ extension Repository {
     /// downloaded, nothing written locally. Plain http:// asks the smart-HTTP server directly;
     /// every other transport (and a redirect) goes through libgit2's connect and ls.
     public func remoteReference(_ remote: RemoteOptions, _ reference: String) throws -> ObjectID? {
+        try Self.remoteReference(remote, reference, in: pointer)
+    }
+
+    /// `remoteReference` without a local repository, for threads that do not own one (the
+    /// freshness check of reads).
+    public static func remoteReference(_ remote: RemoteOptions, _ reference: String) throws -> ObjectID? {
+        ensureLibgit2()
+        return try remoteReference(remote, reference, in: nil)
+    }
+
+    private static func remoteReference(_ remote: RemoteOptions, _ reference: String, in repository: OpaquePointer?) throws -> ObjectID? {
         let operation = "ls-remote"
         if let client = SmartHTTPClient(remote: remote, operation: operation),
            let advertised = try client.advertisement(service: "git-upload-pack") {
             return advertised.references[reference]
         }
         var found: ObjectID?
-        try withRemote(remote, operation: operation) { handle, context in
+        try withRemote(remote, in: repository, operation: operation) { handle, context in
             var callbacks = git_remote_callbacks()
             var code = git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION))
             guard code == 0 else { return code }

@@ -19,29 +19,6 @@ extension Repository {
         } ?? []
     }
 
-    /// How many subdirectories of the directory at `path` have names starting with `prefix`
-    /// (0 when it is missing). Counted in the raw tree, as `resolve` reads it, so a wide
-    /// directory (`preview/`) is neither parsed by libgit2 nor turned into entries.
-    public func subdirectoryCount(commit: ObjectID, path: String, prefix: String) throws -> Int {
-        let operation = "subdirectoryCount"
-        let components = try readPathComponents(path, operation: operation)
-        var id = try rootTreeID(commit: commit, operation: operation)
-        if !components.isEmpty {
-            guard let found = try resolve(components, in: id, operation: operation), found.kind == .tree else { return 0 }
-            id = found.id
-        }
-        var odb: OpaquePointer?
-        try gitCall(operation) { git_repository_odb(&odb, pointer) }
-        defer { git_odb_free(odb) }
-        let raw = try rawTree(id, odb: odb!, operation: operation)
-        let wanted = Array(prefix.utf8)
-        return try rawTrees.entries(id, raw, operation: operation).reduce(0) { count, entry in
-            guard entry.kind == .tree, entry.nameEnd - entry.nameStart >= wanted.count else { return count }
-            return raw[(raw.startIndex + entry.nameStart)..<(raw.startIndex + entry.nameStart + wanted.count)].elementsEqual(wanted)
-                ? count + 1 : count
-        }
-    }
-
     /// The content of the file at `path`, or nil when missing or not a file.
     public func blob(commit: ObjectID, path: String) throws -> Data? {
         let operation = "blob"
@@ -52,6 +29,12 @@ extension Repository {
         else { return nil }
         var oid = found.id.oid
         return try blobData(&oid, operation: operation)
+    }
+
+    /// The content of the blob `id` (an entry's id from `entries`).
+    public func blob(_ id: ObjectID) throws -> Data {
+        var oid = id.oid
+        return try blobData(&oid, operation: "blob")
     }
 
     /// Every file under the directory at `path` (recursively), keyed by its path relative to it.
@@ -160,7 +143,7 @@ extension Repository {
     }
 
     /// Components of a path to read; tolerant of leading/trailing slashes, strict otherwise.
-    private func readPathComponents(_ path: String, operation: String) throws -> [String] {
+    func readPathComponents(_ path: String, operation: String) throws -> [String] {
         var trimmed = Substring(path)
         while trimmed.hasPrefix("/") { trimmed = trimmed.dropFirst() }
         while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }

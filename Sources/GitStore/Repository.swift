@@ -68,6 +68,19 @@ public final class Repository {
         return opened
     }
 
+    /// Opens the existing bare repository at `path` for reads only (nothing is written through
+    /// it): a reader's own instance, used on its own thread beside the one that writes.
+    public static func openForReading(at path: String) throws -> Repository {
+        ensureLibgit2()
+        var repository: OpaquePointer?
+        try gitCall("open") {
+            git_repository_open_ext(&repository, path,
+                                    GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue | GIT_REPOSITORY_OPEN_BARE.rawValue, nil)
+        }
+        guard let repository else { throw GitError(kind: .other, message: "libgit2 returned no repository", operation: "open") }
+        return Repository(pointer: repository, path: path)
+    }
+
     // MARK: References
 
     /// The object a reference points to (following symbolic references), or nil when it does not exist.

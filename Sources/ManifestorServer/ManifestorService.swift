@@ -27,6 +27,7 @@ public final class ManifestorService: Sendable {
         self.maxBodyBytes = config.server.maxBodyBytes ?? 64 * 1024
         self.refreshReads = true
         registry = config.makeRegistryClient()
+        committer.prepareReads()
     }
 
     public func catalog() throws -> Catalog { try loadCatalog() }

@@ -93,25 +93,48 @@ paths:
   /api/previews:
     get:
       operationId: listPreviews
-      summary: All previews with their images and expiry, or those of one project (reader)
+      summary: The previews in task id order, a page at a time, with their images and expiry (reader)
+      description: >-
+        Answered from an index of the previews at the remote's current tip (a read after an
+        acknowledged write sees it), never behind the writes. Pages resume after the last task id
+        of the page before (`continue`), so a preview that exists throughout appears exactly once
+        however previews are added or removed meanwhile.
       parameters:
+        - name: limit
+          in: query
+          required: false
+          description: At most this many previews (default 100).
+          schema: {type: integer, minimum: 1, maximum: 1000, default: 100}
+        - name: continue
+          in: query
+          required: false
+          description: The `continue` of the page before (opaque; only a token the server gave is valid).
+          schema: {type: string, pattern: '^[A-Za-z0-9_-]{1,512}$'}
         - name: project
           in: query
           required: false
           schema: {$ref: '#/components/schemas/ProjectName'}
+        - name: expiringBefore
+          in: query
+          required: false
+          description: Only previews that expire before this time (RFC 3339).
+          schema: {type: string, format: date-time}
       responses:
         '200':
-          description: The previews.
+          description: One page of previews.
           content:
             application/json:
               schema:
                 type: object
-                required: [previews, count]
+                required: [previews, count, total]
                 properties:
                   previews:
                     type: array
                     items: {$ref: '#/components/schemas/Preview'}
-                  count: {type: integer}
+                  count: {type: integer, description: The previews on this page.}
+                  total: {type: integer, description: Every preview matching the filters.}
+                  commit: {type: [string, 'null'], description: The commit the page was read at (null before the first commit).}
+                  continue: {type: string, description: Pass as `continue` for the next page; absent on the last page.}
         '400': {$ref: '#/components/responses/Error'}
         '401': {$ref: '#/components/responses/Error'}
         '403': {$ref: '#/components/responses/Error'}

@@ -11,7 +11,7 @@ struct Manifestor: AsyncParsableCommand {
         abstract: "Renders Kubernetes manifests for AiWorker's environments and commits them to the gitops repository.",
         version: BuildInfo.current().line,
         subcommands: [Render.self, Init.self, DeployPreview.self, DeletePreview.self, Serve.self, OpenAPI.self, Completion.self, Token.self, ArgoCDCommand.self,
-                      Deploy.self, Promote.self, RollbackCommand.self, History.self, GC.self, Diff.self, Migrate.self, BenchRender.self]
+                      Deploy.self, Promote.self, RollbackCommand.self, History.self, GC.self, Diff.self, Migrate.self, Previews.self, BenchRender.self]
     )
 
     /// Exit statuses scripts rely on: 0 success (also "unchanged"), 1 bad input, 2 when git or

@@ -17,13 +17,16 @@ final class CacheHandle {
     private var repository: Repository?
     /// Called whenever the remote has answered (readiness).
     private let reached: () -> Void
+    /// Where the remote was seen last, for reads (`TipRecord`).
+    private let tips: TipRecord
 
     var trackingRef: String { "refs/remotes/origin/\(branch)" }
 
     init(remote: RemoteOptions, branch: String, directory: URL, lockTimeoutSeconds: Double, logger: Logger,
-         metrics: any CommitterMetrics, reached: @escaping () -> Void) {
+         metrics: any CommitterMetrics, tips: TipRecord, reached: @escaping () -> Void) {
         self.remote = remote; self.branch = branch; self.directory = directory
         self.lockTimeoutSeconds = lockTimeoutSeconds; self.logger = logger; self.metrics = metrics; self.reached = reached
+        self.tips = tips
     }
 
     /// Runs `body` holding the cache's file lock, with the repository opened (or rebuilt).
@@ -61,6 +64,7 @@ final class CacheHandle {
         metrics.fetchDuration(seconds: seconds(since: start))
         reached()
         let tip = try tip(repo)
+        tips.seen(tip)
         countPreviews(repo, at: tip)
         return tip
     }
@@ -75,13 +79,16 @@ final class CacheHandle {
             throw UnavailableError(message: "refs/heads/\(branch) is gone from the remote (it was at \(tip.short))",
                                    retryAfterSeconds: 5)
         }
+        if current == tip { tips.seen(tip) }
         return current == tip
     }
 
-    /// Records that the batch built from `base` to `head` is on the remote.
-    func landed(_ repo: Repository, head: ObjectID, base: ObjectID?) throws {
+    /// Records that the batch built from `base` to `head`, changing the previews `previews`
+    /// (task ids), is on the remote.
+    func landed(_ repo: Repository, head: ObjectID, base: ObjectID?, previews: Set<String>) throws {
         reached()
         try repo.updateReference(trackingRef, to: head, expected: base, message: "manifestor: pushed batch")
+        tips.landed(base: base, head: head, changed: previews)
         countPreviews(repo, at: head)
     }
 

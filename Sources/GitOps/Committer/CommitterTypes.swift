@@ -41,8 +41,17 @@ struct Built {
     var base: ObjectID?
     var head: ObjectID?
     var results: [Result<Done, Error>]
+    /// The previews (task ids) its commits change.
+    var previews: Set<String> = []
 
     var pushesSomething: Bool { head != nil && head != base }
+}
+
+/// The task id of the preview directory `path` lies in (`preview/task-<id>/...`), if any.
+func previewTaskID(ofChangedPath path: String) -> String? {
+    let parts = path.split(separator: "/", maxSplits: 2)
+    guard parts.count >= 2, parts[0] == "preview", parts[1].hasPrefix("task-") else { return nil }
+    return String(parts[1].dropFirst("task-".count))
 }
 
 /// What the committer reports; the server exports it as Prometheus metrics.

@@ -148,7 +148,7 @@ final class Publisher {
     /// The batch's commits are on the remote: move the tracking ref and answer.
     private func landed(_ batch: [Pending], _ built: Built, repo: Repository, attempt: Int) throws {
         guard let head = built.head else { return }
-        try cache.landed(repo, head: head, base: built.base)
+        try cache.landed(repo, head: head, base: built.base, previews: built.previews)
         metrics.committed(built.results.filter { (try? $0.get().changed) == true }.count)
         logger.info("pushed", metadata: ["commit": "\(head.hex)", "operations": "\(batch.count)", "attempt": "\(attempt)",
                                          "request_ids": requestIDs(batch)])
@@ -184,6 +184,7 @@ final class Publisher {
     private func build(_ batch: [Pending], on tip: ObjectID?, repo: Repository, context: OperationContext) throws -> Built {
         var head = tip
         var results: [Result<Done, Error>] = []
+        var previews: Set<String> = []
         let signature = Signature(name: settings.author.name, email: settings.author.email, date: context.now)
         for item in batch {
             do {
@@ -192,6 +193,7 @@ final class Publisher {
                    let commit = try repo.makeCommit(parent: head, changes: plan.changes, author: signature, committer: signature,
                                                     message: plan.message.text, signer: settings.signer) {
                     head = commit
+                    previews.formUnion(plan.changes.compactMap { previewTaskID(ofChangedPath: $0.path) })
                     results.append(.success(Done(commit: commit, changed: true, answer: plan.answer, subject: plan.message.subject)))
                 } else {
                     results.append(.success(Done(commit: head, changed: false, answer: plan.answer, subject: plan.message.subject)))
@@ -202,7 +204,7 @@ final class Publisher {
                 results.append(.failure(error))
             }
         }
-        return Built(base: tip, head: head, results: results)
+        return Built(base: tip, head: head, results: results, previews: previews)
     }
 
     private func refused(_ error: GitError, attempt: Int, batch: [Pending]) {

@@ -49,9 +49,7 @@ struct PreviewController {
         _ = try context.require(.reader)
         let id = try taskID(context)
         let domain = try service.catalog().environments.preview.domain
-        let found = try await service.committer.read(refresh: service.refreshReads) { tree in
-            try PreviewAnswer.read(taskID: id, tree: tree, domain: domain)
-        }
+        let found = try await service.committer.preview(taskID: id, domain: domain)
         guard let found else { throw NotFoundError(code: "preview_not_found", message: "no preview for task \(id)") }
         return try jsonResponse(found)
     }
@@ -79,13 +77,12 @@ struct PreviewController {
     @Sendable func list(_ request: Request, context: ManifestorContext) async throws -> Response {
         _ = try context.require(.reader)
         let domain = try service.catalog().environments.preview.domain
-        let project: String? = request.uri.queryParameters.get("project").map { String($0) }
-        if let project { try ProjectName.validate(project) }
-        let all = try await service.committer.read(refresh: service.refreshReads) { tree in
-            try PreviewList(tree: tree, domain: domain)
-        }
-        service.metrics.livePreviews(all.count)
-        let list = project.map { all.filtered(project: $0) } ?? all
+        let parameters = request.uri.queryParameters
+        let query = try PreviewQuery(limit: parameters.get("limit").map { String($0) },
+                                     continueToken: parameters.get("continue").map { String($0) },
+                                     project: parameters.get("project").map { String($0) },
+                                     expiringBefore: parameters.get("expiringBefore").map { String($0) })
+        let list = try await service.committer.previews(query, domain: domain)
         return try jsonResponse(list)
     }
 }
