@@ -1,6 +1,6 @@
-# Manifestor's image: built with Swift 6, run on a slim Debian with libgit2, as a non-root user.
+# Manifestor's image: built with Swift 6, run on a slim Debian with libgit2 and libcurl, as a non-root user.
 FROM swift:6.0-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libgit2-dev pkg-config \
+RUN apt-get update && apt-get install -y --no-install-recommends libgit2-dev libcurl4-openssl-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
@@ -13,7 +13,7 @@ FROM debian:bookworm-slim
 #   docker build --build-arg MANIFESTOR_COMMIT=$(git rev-parse HEAD) .
 ARG MANIFESTOR_COMMIT=unknown
 ENV MANIFESTOR_COMMIT=$MANIFESTOR_COMMIT
-RUN apt-get update && apt-get install -y --no-install-recommends libgit2-1.5 ca-certificates \
+RUN apt-get update && apt-get install -y --no-install-recommends libgit2-1.5 libcurl4 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /var/lib/manifestor --shell /usr/sbin/nologin manifestor
 COPY --from=build /out/ /

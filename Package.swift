@@ -22,13 +22,18 @@ let package = Package(
             pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"])]
         ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         .target(name: "KubeModel"),
         .target(
             name: "Templates",
             dependencies: ["KubeModel", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "ArgoCD", dependencies: ["KubeModel"]),
-        .target(name: "HTTPTransport"),
+        .target(name: "HTTPTransport", dependencies: ["CCurl"]),
         .target(name: "GitWire", dependencies: ["HTTPTransport", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "GitStore", dependencies: ["CLibGit2", "HTTPTransport", "GitWire"]),
         .target(

@@ -23,7 +23,7 @@ MODE="${1:-test}"
 case "$MODE" in run|test) ;; *) echo "usage: scripts/setup.sh [run|test]" >&2; exit 2 ;; esac
 
 # --- apt packages -----------------------------------------------------------
-RUN_PACKAGES=(libgit2-dev pkg-config git ca-certificates)
+RUN_PACKAGES=(libgit2-dev libcurl4-openssl-dev pkg-config git ca-certificates)
 # lighttpd-mod-openssl holds mod_openssl (TLS) and is only a Recommends of lighttpd.
 # nodejs (18+, built-in fetch) runs the client in examples/ in ExampleClientTests; prometheus's
 # promtool checks deploy/prometheusrule-manifestor.yaml; openssh-client's ssh-keygen makes and checks

@@ -12,9 +12,14 @@ extension Repository {
     /// local references they name. No tags, no FETCH_HEAD, no pruning. A source branch the remote
     /// does not have is skipped silently (the local reference stays as it is).
     ///
-    /// `remote.caFile` is installed process-wide (libgit2 has no per-remote trust store).
+    /// http and https are spoken on `HTTPClient` (bounded, `remote.caFile` per request); other
+    /// transports go through libgit2, where `remote.caFile` is installed process-wide.
     public func fetch(_ remote: RemoteOptions, refspecs: [String]) throws {
         let operation = "fetch"
+        if let client = SmartHTTPClient(remote: remote, operation: operation),
+           try fetchOverSmartHTTP(client, refspecs: refspecs, operation: operation) {
+            return
+        }
         try withRemote(remote, operation: operation) { handle, context in
             var options = git_fetch_options()
             try gitCall(operation) { git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION)) }

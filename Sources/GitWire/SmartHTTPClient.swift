@@ -1,36 +1,42 @@
 import Foundation
 import HTTPTransport
 
-/// git's smart HTTP receive-pack protocol, client side, for one ref update:
-/// `GET <url>/info/refs?service=git-receive-pack` (the advertised refs and capabilities), then
-/// `POST <url>/git-receive-pack` with `<old> <new> <ref>\0report-status`, a flush and the pack,
-/// answered by a report-status (`unpack ok`, `ok <ref>` or `ng <ref> <reason>`).
+/// git's smart HTTP protocol, client side, over http and https on `HTTPClient`: the reference
+/// advertisement (`GET <url>/info/refs?service=...`), one ref update by receive-pack
+/// (`POST <url>/git-receive-pack` with `<old> <new> <ref>\0report-status`, a flush and the pack,
+/// answered by a report-status), and the download of one commit's missing objects by
+/// upload-pack (`SmartHTTPClient+Fetch.swift`). Every exchange is bounded: connecting by the
+/// remote's `timeoutSeconds`, the whole exchange by a small multiple of it.
 package struct SmartHTTPClient: Sendable {
     let remote: RemoteOptions
-    let client: PlainHTTPClient
-    /// The repository's path on the server, without a trailing slash.
-    let path: String
+    /// The repository's URL without credentials or a trailing slash.
+    let base: String
+    let connectTimeout: TimeInterval
+    let timeout: TimeInterval
     let authorization: String?
     /// What errors name: `push`, or the operation that only reads the advertisement.
     let operation: String
 
-    /// nil unless `remote` is a plain http:// URL.
+    /// nil unless `remote` is an http:// or https:// URL.
     package init?(remote: RemoteOptions, operation: String = "push") {
-        guard remote.url.lowercased().hasPrefix("http://"), let components = URLComponents(string: remote.url),
+        let lowered = remote.url.lowercased()
+        guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://"), var components = URLComponents(string: remote.url),
               let host = components.host, !host.isEmpty, components.query == nil
         else { return nil }
         let urlUser = components.user.flatMap { $0.isEmpty ? nil : $0 }
         let urlPassword = components.password
-        var path = components.percentEncodedPath
-        while path.hasSuffix("/") { path.removeLast() }
+        components.user = nil
+        components.password = nil
+        guard var base = components.string else { return nil }
+        while base.hasSuffix("/") { base.removeLast() }
         self.remote = remote
-        self.path = path
+        self.base = base
         self.operation = operation
-        // Connecting is bounded like libgit2's reachability check; the whole exchange of one
-        // request (send, the server's work, the answer) gets more room.
+        // Connecting is bounded by the configured timeout; the whole exchange of one request
+        // (send, the server's work, the answer) gets more room.
         let seconds = TimeInterval(max(1, remote.timeoutSeconds))
-        client = PlainHTTPClient(host: host, port: components.port.map(String.init) ?? "80",
-                                 connectTimeout: seconds, timeout: seconds * 4)
+        connectTimeout = seconds
+        timeout = seconds * 4
         let user = urlUser ?? remote.credentials.username ?? "git"
         let password = urlPassword.flatMap { $0.isEmpty ? nil : $0 } ?? remote.credentials.token
         authorization = password.map { "Basic " + Data("\(user):\($0)".utf8).base64EncodedString() }
@@ -70,7 +76,8 @@ package struct SmartHTTPClient: Sendable {
         body.append(PacketLine.flush)
         body.append(pack)
         let (answer, answerType) = try request("POST", "git-receive-pack", body: body,
-                                               contentType: "application/x-git-receive-pack-request")
+                                               contentType: "application/x-git-receive-pack-request",
+                                               accept: "application/x-git-receive-pack-result")
         guard answerType == "application/x-git-receive-pack-result" else {
             throw GitError(kind: .other, message: "unexpected answer (\(answerType ?? "no content type")) to a push to \(remote.redactedURL)",
                            operation: operation)
@@ -80,24 +87,37 @@ package struct SmartHTTPClient: Sendable {
     }
 
     /// One HTTP exchange; returns the body and its content type, or throws the push's `GitError`.
-    private func request(_ method: String, _ target: String, body: Data?, contentType: String?) throws -> (Data, String?) {
+    /// `onData` takes the body as it arrives instead (the returned body is then empty).
+    func request(_ method: String, _ target: String, body: Data?, contentType: String?, accept: String? = nil,
+                 onData: ((UnsafeRawBufferPointer) throws -> Bool)? = nil) throws -> (Data, String?) {
         var headers = [("User-Agent", "git/2.0 (manifestor)"), ("Accept-Encoding", "identity")]
         if let authorization { headers.append(("Authorization", authorization)) }
-        if let contentType {
-            headers.append(("Content-Type", contentType))
-            headers.append(("Accept", "application/x-git-receive-pack-result"))
+        if let contentType { headers.append(("Content-Type", contentType)) }
+        if let accept { headers.append(("Accept", accept)) }
+        var exchange = HTTPRequest(method: method, url: "\(base)/\(target)", headers: headers, body: body, caFile: remote.caFile,
+                                   connectTimeout: connectTimeout, timeout: timeout)
+        if onData != nil {
+            // A download may be large: bounded by its pace rather than by its length.
+            exchange.timeout = max(timeout, 3600)
+            exchange.lowSpeed = (bytes: 1024, seconds: Int(timeout))
         }
-        let response: PlainHTTPClient.Response
+        var collected = Data()
+        let response: HTTPResponse
         do {
-            response = try client.send(method: method, target: "\(path)/\(target)", headers: headers, body: body)
-        } catch {
-            let message = redactingCredentials(in: "\(method) \(remote.redactedURL): \(error)", secrets: remote.secrets)
-            throw GitError(kind: .unreachable, message: message, operation: operation)
+            response = try HTTPClient.shared.send(exchange) { chunk in
+                if let onData { return try onData(chunk) }
+                collected.append(contentsOf: chunk)
+                return true
+            }
+        } catch let failure as HTTPFailure {
+            let message = redactingCredentials(in: failure.description, secrets: remote.secrets)
+            throw GitError(kind: failure.kind == .certificate ? .certificate : .unreachable, message: message, operation: operation)
         }
+        let contentType = response.header("content-type")?
+            .split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         switch response.status {
         case 200..<300:
-            return (response.body, response.headers["content-type"]?
-                .split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+            return (collected, contentType)
         case 401, 403:
             let message = authorization == nil
                 ? "authentication required for \(remote.redactedURL) but no token is configured"
