@@ -28,6 +28,10 @@ final class Publisher {
     private let logger: Logger
     private let metrics: any CommitterMetrics
     private let pushQueue: DispatchQueue
+    /// Set when a batch failed because the remote could not be reached in time: the batch taken
+    /// next (requests that queued while it waited) fails at once with the same error instead of
+    /// waiting out another deadline, so a stalled remote costs each request one deadline.
+    private var unreachable: (error: Error, at: ContinuousClock.Instant)?
 
     init(cache: CacheHandle, settings: Settings, catalog: @escaping @Sendable () throws -> Catalog,
          clock: @escaping @Sendable () -> Date, logger: Logger, metrics: any CommitterMetrics) {
@@ -55,6 +59,15 @@ final class Publisher {
                 _ = land(landing, repo: repo)
                 batch = next()
                 continue
+            }
+            if let down = unreachable {
+                unreachable = nil
+                if ContinuousClock.now - down.at < .milliseconds(500) {
+                    fail(batch, down.error)
+                    unreachable = nil
+                    batch = next()
+                    continue
+                }
             }
             metrics.batch(size: batch.count)
             do {
@@ -214,6 +227,7 @@ final class Publisher {
     }
 
     private func fail(_ batch: [Pending], _ error: Error) {
+        if let git = error as? GitError, git.kind == .unreachable { unreachable = (error, ContinuousClock.now) }
         let mapped = availability(of: error)
         logger.notice("batch failed", metadata: ["operations": "\(batch.count)", "error": "\(mapped)", "request_ids": requestIDs(batch)])
         metrics.failed(kind: Self.kind(of: mapped), count: batch.count)
