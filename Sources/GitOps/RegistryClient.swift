@@ -50,12 +50,15 @@ public struct RegistryClient: Sendable {
         return try await Self.offThePool { try client.resolve(reference, field: field) }
     }
 
-    /// The blocking HTTP client runs on these threads, never on the concurrency pool's.
-    private static let queue = DispatchQueue(label: "manifestor.registry", qos: .userInitiated, attributes: .concurrent)
-
+    /// Runs the blocking HTTP client off the concurrency pool, on a serial queue of its own: such
+    /// a queue gets a thread even while others wait on the network (a shared concurrent queue
+    /// would be as wide as the machine has cores, so look-ups stuck on a slow registry would hold
+    /// up the rest).
     private static func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try work() }) }
+            DispatchQueue(label: "manifestor.registry.lookup", qos: .userInitiated).async {
+                continuation.resume(with: Result { try work() })
+            }
         }
     }
 
@@ -75,13 +78,13 @@ public struct RegistryClient: Sendable {
             tokens.remember(challenge)
             let key = RegistryTokens.Key(realm: challenge.realm, service: challenge.service,
                                          scope: challenge.scope ?? "repository:\(name):pull")
-            let token = try tokens.token(for: key, deadline: deadline, timedOut: { timedOut("waiting for a token") }) {
+            let token = try tokens.token(for: key, deadline: deadline, timedOut: { timedOut("a token") }) {
                 try fetchToken(key, deadline: deadline)
             }
             response = try manifest(url, authorization: "Bearer \(token)", deadline: deadline)
             if response.status == 401 || response.status == 403 {
                 tokens.forget(key, token: token)
-                throw UnavailableError(message: "registry \(host) refused the token its token service \(realmHost(key.realm)) issued to \(who) "
+                throw UnavailableError(message: "registry \(host) refused the token its token service \(hostAndPort(key.realm)) issued to \(who) "
                                        + "for \(key.scope) (\(response.status)): check registry.username and registry.passwordFile",
                                        retryAfterSeconds: 30)
             }
@@ -110,7 +113,7 @@ public struct RegistryClient: Sendable {
 
     /// The token flow of the distribution spec: ask the challenge's realm for `key`'s scope.
     private func fetchToken(_ key: RegistryTokens.Key, deadline: Date) throws -> (value: String, lifetime: TimeInterval) {
-        let service = realmHost(key.realm)
+        let service = hostAndPort(key.realm)
         guard var components = URLComponents(string: key.realm), let scheme = components.scheme?.lowercased(),
               scheme == "https" || scheme == "http" else {
             throw UnavailableError(message: "registry \(host) named a token realm that is not an http(s) URL", retryAfterSeconds: 30)
@@ -124,7 +127,7 @@ public struct RegistryClient: Sendable {
         }
         var headers = [("Accept", "application/json")]
         if let basic = basicAuthorization { headers.append(("Authorization", basic)) }
-        let response = try send("GET", url, headers: headers, deadline: deadline, what: "a token from \(service)")
+        let response = try send("GET", url, headers: headers, deadline: deadline, what: "a token from its token service \(service)")
         guard response.status == 200 else {
             let refused = response.status == 401 || response.status == 403
             throw UnavailableError(message: "registry \(host): its token service \(service) "
@@ -142,6 +145,7 @@ public struct RegistryClient: Sendable {
     private func send(_ method: String, _ url: String, headers: [(String, String)], deadline: Date, what: String) throws -> HTTPResponse {
         let left = deadline.timeIntervalSinceNow
         guard left > 0 else { throw timedOut(what) }
+        let target = hostAndPort(url)
         let request = HTTPRequest(method: method, url: url, headers: headers + [("User-Agent", "manifestor")], caFile: caFile,
                                   connectTimeout: min(left, timeoutSeconds), timeout: left)
         do {
@@ -150,17 +154,17 @@ public struct RegistryClient: Sendable {
             switch failure.kind {
             case .timedOut: throw timedOut(what)
             case .certificate:
-                throw UnavailableError(message: "registry \(host): the TLS certificate for \(what) is not trusted (\(failure.description)); "
+                throw UnavailableError(message: "registry \(host): the TLS certificate of \(target) is not trusted (\(failure.description)); "
                                        + (caFile == nil ? "set registry.caFile to the CA that signed it" : "check registry.caFile \(caFile!)"),
                                        retryAfterSeconds: 30)
             case .unreachable, .aborted, .other:
-                throw UnavailableError(message: "registry \(host) cannot be reached for \(what): \(failure.description)", retryAfterSeconds: 5)
+                throw UnavailableError(message: "registry \(host) cannot be reached (asking for \(what)): \(failure.description)", retryAfterSeconds: 5)
             }
         }
     }
 
     private func timedOut(_ what: String) -> UnavailableError {
-        UnavailableError(message: "registry \(host) did not answer within \(Int(timeoutSeconds.rounded(.up))) s (\(what))", retryAfterSeconds: 5)
+        UnavailableError(message: "registry \(host): no answer within \(Int(timeoutSeconds.rounded(.up))) s (waiting for \(what))", retryAfterSeconds: 5)
     }
 
     private var basicAuthorization: String? {
@@ -169,10 +173,11 @@ public struct RegistryClient: Sendable {
     }
 
     /// Who asked, for messages: the user name, never the password or a token.
-    private var who: String { username.map { "user \($0)" } ?? "anonymous access (no registry.username)" }
+    private var who: String { username.map { "user \($0)" } ?? "an anonymous caller (no registry.username)" }
 
-    private func realmHost(_ realm: String) -> String {
-        guard let url = URL(string: realm), let h = url.host else { return "(bad realm)" }
+    /// `host[:port]` of `url`, for messages.
+    private func hostAndPort(_ url: String) -> String {
+        guard let url = URL(string: url), let h = url.host else { return "(bad URL)" }
         return url.port.map { "\(h):\($0)" } ?? h
     }
 
