@@ -4,6 +4,7 @@
 // 127.0.0.1, started and stopped by the test (`scripts/registry.sh start DIR --token`).
 
 import Foundation
+import Testing
 
 final class TokenRegistry: @unchecked Sendable {
     static let user = Registry.user
@@ -87,6 +88,27 @@ final class TokenRegistry: @unchecked Sendable {
         try tokenRequests().filter { !$0.scopes.contains { $0.hasSuffix(",push") || $0.hasSuffix(":push") } }
     }
 
+    /// The two processes, for `pause` and `resume`.
+    enum Part: String { case registry = "pid", tokenService = "token/pid" }
+
+    /// Freezes `part` (SIGSTOP): it keeps accepting connections (the kernel's backlog) and
+    /// answers nothing, as a stalled server does, until `resume`.
+    func pause(_ part: Part) throws { try send(SIGSTOP, to: part) }
+
+    func resume(_ part: Part) throws { try send(SIGCONT, to: part) }
+
+    private func send(_ signalNumber: Int32, to part: Part) throws {
+        let pid = try #require(Int32(try readTrimmed(dir.appendingPathComponent(part.rawValue))))
+        guard signalProcess(pid, signalNumber) == 0 else { throw FixtureError("cannot signal the \(part) (pid \(pid))") }
+    }
+
+    /// A file in the fixture's directory (removed with it) holding `text`.
+    func file(_ name: String, _ text: String) throws -> String {
+        let url = dir.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
     /// Stops the registry and its token service (SIGKILL: fast; nothing is kept).
     func kill() {
         lock.withLock {
@@ -101,3 +123,6 @@ final class TokenRegistry: @unchecked Sendable {
         if !keepFixtureDirs { try? FileManager.default.removeItem(at: dir) }
     }
 }
+
+/// `kill(2)`, out of reach of `TokenRegistry.kill()`.
+private func signalProcess(_ pid: Int32, _ signalNumber: Int32) -> Int32 { kill(pid, signalNumber) }
