@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "GitOps",
             dependencies: [
-                "GitWire", "GitStore", "KubeModel", "Templates",
+                "GitWire", "GitStore", "HTTPTransport", "KubeModel", "Templates",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

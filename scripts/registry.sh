@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # A real OCI/Docker distribution registry for tests (Debian's docker-registry)
-# on 127.0.0.1, filesystem storage, optional htpasswd auth.
+# on 127.0.0.1, filesystem storage, optional htpasswd auth, or https with token auth.
 #
 #   scripts/registry.sh start DIR [--auth]   start; writes DIR/{port,url,pid}, and
 #                                            DIR/password with --auth (again after
 #                                            stop: same port if free, same images)
+#   scripts/registry.sh start DIR --token    https (a private CA made here: DIR/tls/ca.pem)
+#                                            and the Docker token flow: the registry
+#                                            trusts the JWTs of scripts/registry-token-server.py,
+#                                            started beside it (DIR/token/{port,pid,requests.log});
+#                                            writes DIR/{port,url,pid,password,realm}
 #   scripts/registry.sh stop DIR [--kill]    stop the registry started in DIR (SIGTERM;
 #                                            --kill: SIGKILL)
 #   scripts/registry.sh push DIR NAME TAG    push a tiny valid OCI image (config blob
 #                                            + manifest, no layers) as NAME:TAG; prints
 #                                            only its manifest digest (sha256:...)
 #
-# URL (DIR/url): http://127.0.0.1:PORT. Storage: DIR/data. Log: DIR/registry.log.
+# URL (DIR/url): http://127.0.0.1:PORT (https:// with --token). Storage: DIR/data.
+# Log: DIR/registry.log (and DIR/token/server.log).
 # Auth user: manifestor; password: $REGISTRY_PASSWORD, else DIR/password (generated once).
 # Each push makes a new digest (the config carries NAME:TAG and a random nonce).
 set -euo pipefail
@@ -21,7 +27,10 @@ START_TIMEOUT=${START_TIMEOUT:-10}
 REGISTRY_BIN=${REGISTRY_BIN:-/usr/bin/docker-registry}
 
 die() { echo "registry: $*" >&2; exit 1; }
-usage() { die "usage: $0 start DIR [--auth] | stop DIR [--kill] | push DIR NAME TAG"; }
+usage() { die "usage: $0 start DIR [--auth|--token] | stop DIR [--kill] | push DIR NAME TAG"; }
+
+TOKEN_SERVICE=manifestor-test-registry
+TOKEN_ISSUER=manifestor-test-tokens
 
 free_port() {
     python3 -c 'import socket
@@ -120,6 +129,7 @@ http:
   secret: $(openssl rand -hex 16)
   headers:
     X-Content-Type-Options: [nosniff]
+$(if [ "$auth" = token ]; then printf '  tls:\n    certificate: %s\n    key: %s\n' "$dir/tls/server.pem" "$dir/tls/server.key"; fi)
 health:
   storagedriver:
     enabled: false
@@ -131,7 +141,62 @@ auth:
     realm: manifestor-registry
     path: $dir/htpasswd
 CONF
+    elif [ "$auth" = token ]; then
+        cat >> "$dir/config.yml" <<CONF
+auth:
+  token:
+    realm: $(cat "$dir/realm")
+    service: $TOKEN_SERVICE
+    issuer: $TOKEN_ISSUER
+    rootcertbundle: $dir/tls/ca.pem
+CONF
     fi
+}
+
+# A private CA (DIR/tls/ca.pem), the registry's and the token service's certificate for
+# 127.0.0.1 (server.pem) and the token signing certificate (signing.pem), both issued by it.
+make_certs() {
+    local tls=$1/tls
+    [ -s "$tls/ca.pem" ] && [ -s "$tls/server.pem" ] && [ -s "$tls/signing.pem" ] && return 0
+    mkdir -p "$tls"
+    local tmp; tmp=$(mktemp -d)
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -sha256 \
+        -keyout "$tmp/ca.key" -out "$tmp/ca.pem" -subj "/CN=Manifestor Test Registry CA" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+        "extendedKeyUsage=serverAuth" "subjectAltName=DNS:localhost,IP:127.0.0.1" > "$tmp/server.cnf"
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" > "$tmp/signing.cnf"
+    local cert
+    for cert in server signing; do
+        openssl req -newkey rsa:2048 -nodes -sha256 -keyout "$tmp/$cert.key" \
+            -out "$tmp/$cert.csr" -subj "/CN=manifestor-test-$cert" >/dev/null 2>&1
+        openssl x509 -req -in "$tmp/$cert.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
+            -CAcreateserial -days 30 -sha256 -extfile "$tmp/$cert.cnf" \
+            -out "$tmp/$cert.pem" >/dev/null 2>&1 || { rm -rf "$tmp"; die "openssl could not issue $cert.pem"; }
+    done
+    cp "$tmp/ca.pem" "$tmp/server.pem" "$tmp/server.key" "$tmp/signing.pem" "$tmp/signing.key" "$tls/"
+    chmod 600 "$tls/server.key" "$tls/signing.key"
+    rm -rf "$tmp"
+}
+
+# Starts the token service of DIR and writes DIR/realm once it listens.
+start_token_server() {
+    local dir=$1 pid
+    mkdir -p "$dir/token"
+    stop_pidfile "$dir/token"
+    rm -f "$dir/token/port"
+    LAUNCH_LOG="$dir/token/server.log" launch_detached python3 "$(dirname "$0")/registry-token-server.py" "$dir"
+    pid=$LAUNCH_PID
+    echo "$pid" > "$dir/token/pid"
+    local deadline=$((SECONDS + START_TIMEOUT))
+    while [ $SECONDS -le $deadline ] && alive "$pid" && [ ! -s "$dir/token/port" ]; do sleep 0.05; done
+    if [ ! -s "$dir/token/port" ]; then
+        echo "--- token/server.log" >&2; cat "$dir/token/server.log" >&2 || true
+        stop_pidfile "$dir/token" KILL
+        die "token server did not start within ${START_TIMEOUT}s"
+    fi
+    echo "https://127.0.0.1:$(cat "$dir/token/port")/token" > "$dir/realm"
 }
 
 cmd_start() {
@@ -139,14 +204,14 @@ cmd_start() {
     [ -n "$dir" ] || usage
     local auth=0
     for a in "$@"; do
-        case $a in --auth) auth=1 ;; *) usage ;; esac
+        case $a in --auth) auth=1 ;; --token) auth=token ;; *) usage ;; esac
     done
     [ -x "$REGISTRY_BIN" ] || die "$REGISTRY_BIN missing: run scripts/setup.sh"
     mkdir -p "$dir/data"
     dir=$(cd "$dir" && pwd)
     stop_pidfile "$dir"
 
-    if [ "$auth" = 1 ]; then
+    if [ "$auth" != 0 ]; then
         local password=${REGISTRY_PASSWORD:-}
         if [ -z "$password" ]; then
             if [ -s "$dir/password" ]; then password=$(cat "$dir/password")
@@ -154,11 +219,26 @@ cmd_start() {
         fi
         printf '%s\n' "$password" > "$dir/password"
         chmod 600 "$dir/password"
+    else
+        rm -f "$dir/password"
+    fi
+    if [ "$auth" = 1 ]; then
         # The registry only accepts bcrypt entries.
         htpasswd -Bbn "$USER_NAME" "$password" 2>/dev/null | sed '/^$/d' > "$dir/htpasswd"
         [ -s "$dir/htpasswd" ] || die "htpasswd failed"
     else
-        rm -f "$dir/password" "$dir/htpasswd"
+        rm -f "$dir/htpasswd"
+    fi
+    local scheme=http
+    local -a check=()
+    if [ "$auth" = token ]; then
+        make_certs "$dir"
+        start_token_server "$dir"
+        scheme=https
+        check=(--cacert "$dir/tls/ca.pem")
+    else
+        stop_pidfile "$dir/token"
+        rm -f "$dir/realm"
     fi
 
     # The registry reads REGISTRY_* environment variables as config overrides
@@ -187,21 +267,22 @@ cmd_start() {
             alive "$pid" || break
             code=000
             if owns_port "$pid" "$port"; then
-                code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
-                       "http://127.0.0.1:$port/v2/" 2>/dev/null || true)
+                code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "${check[@]}" \
+                       "$scheme://127.0.0.1:$port/v2/" 2>/dev/null || true)
             fi
             if [ "$code" = 200 ] || [ "$code" = 401 ]; then up=1; break; fi
             sleep 0.05
         done
         if [ "$up" = 1 ]; then
             echo "$port" > "$dir/port"
-            echo "http://127.0.0.1:$port" > "$dir/url"
-            echo "registry: http://127.0.0.1:$port (pid $pid, dir $dir)" >&2
+            echo "$scheme://127.0.0.1:$port" > "$dir/url"
+            echo "registry: $scheme://127.0.0.1:$port (pid $pid, dir $dir)" >&2
             return 0
         fi
         stop_pidfile "$dir" KILL
         grep -qi 'address already in use' "$dir/registry.log" || break
     done
+    stop_pidfile "$dir/token" KILL
     echo "--- registry.log" >&2; cat "$dir/registry.log" >&2 || true
     die "registry did not start within ${START_TIMEOUT}s"
 }
@@ -212,13 +293,29 @@ cmd_stop() {
     case ${2:-} in '') ;; --kill) sig=KILL ;; *) usage ;; esac
     [ -d "$dir" ] || return 0
     stop_pidfile "$dir" "$sig"
+    stop_pidfile "$dir/token" "$sig"
 }
 
-# curl with the registry's credentials (if any); fails loudly on HTTP errors.
+# curl with the registry's credentials (if any): basic auth, or with --token a bearer token
+# for $SCOPE from the token service (RCURL_AUTH, set by token_for); fails loudly on HTTP errors.
 rcurl() {
     local -a cred=()
-    if [ -s "$DIR/password" ]; then cred=(-u "$USER_NAME:$(cat "$DIR/password")"); fi
+    if [ -s "$DIR/realm" ]; then cred=(--cacert "$DIR/tls/ca.pem" -H "$RCURL_AUTH")
+    elif [ -s "$DIR/password" ]; then cred=(-u "$USER_NAME:$(cat "$DIR/password")"); fi
     curl -sS --fail-with-body --max-time 30 "${cred[@]}" "$@"
+}
+
+# With --token: asks the token service for a pull,push token of repository $1.
+token_for() {
+    [ -s "$DIR/realm" ] || return 0
+    local answer token
+    answer=$(curl -sS --fail-with-body --max-time 30 --cacert "$DIR/tls/ca.pem" \
+             -u "$USER_NAME:$(cat "$DIR/password")" -G "$(cat "$DIR/realm")" \
+             --data-urlencode "service=$TOKEN_SERVICE" --data-urlencode "scope=repository:$1:pull,push") \
+        || die "token request for $1 failed: $answer"
+    token=$(printf '%s' "$answer" | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])') \
+        || die "token service gave no token"
+    RCURL_AUTH="Authorization: Bearer $token"
 }
 
 cmd_push() {
@@ -229,6 +326,7 @@ cmd_push() {
         || die "bad repository name: $name"
     [[ $tag =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || die "bad tag: $tag"
     local url; url=$(cat "$DIR/url")
+    token_for "$name"
     local tmp; tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' RETURN
 

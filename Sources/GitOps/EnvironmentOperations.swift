@@ -73,7 +73,7 @@ extension ManifestorConfig {
     /// The client that pins tags to digests, when the config names a registry.
     public func makeRegistryClient() -> RegistryClient? {
         guard let registry, let url = URL(string: registry.url) else { return nil }
-        return RegistryClient(baseURL: url, username: registry.username, password: registryPassword)
+        return RegistryClient(baseURL: url, username: registry.username, password: registryPassword, caFile: registry.caFile)
     }
 }
 

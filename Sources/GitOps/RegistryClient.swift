@@ -1,16 +1,22 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTPTransport
 import KubeModel
 
 /// Resolves image tags to digests with the OCI distribution API, so that what is committed
-/// names exactly the bytes that were built.
+/// names exactly the bytes that were built. Every request goes through `HTTPClient` (libcurl)
+/// with the registry's CA file, off the Swift concurrency pool, and within `timeoutSeconds`
+/// per look-up. A registry that wants a token (a 401 with a Bearer challenge) gets the Docker
+/// token flow: a token from the challenge's realm, with the registry credentials as basic auth,
+/// kept per (realm, service, scope) until shortly before it expires.
 public struct RegistryClient: Sendable {
     public var baseURL: URL
     public var username: String?
     public var password: String?
+    /// A PEM file of CA certificates trusted for the registry and its token service.
+    public var caFile: String?
+    /// The bound on one look-up, token request included.
     public var timeoutSeconds: Double
+    let tokens = RegistryTokens()
 
     /// Manifest media types we accept: OCI and Docker v2, single images and indexes/lists.
     public static let acceptedMediaTypes = [
@@ -20,8 +26,9 @@ public struct RegistryClient: Sendable {
         "application/vnd.docker.distribution.manifest.v2+json",
     ]
 
-    public init(baseURL: URL, username: String? = nil, password: String? = nil, timeoutSeconds: Double = 10) {
-        self.baseURL = baseURL; self.username = username; self.password = password; self.timeoutSeconds = timeoutSeconds
+    public init(baseURL: URL, username: String? = nil, password: String? = nil, caFile: String? = nil, timeoutSeconds: Double = 10) {
+        self.baseURL = baseURL; self.username = username; self.password = password; self.caFile = caFile
+        self.timeoutSeconds = timeoutSeconds
     }
 
     /// `host[:port]` of the registry, as image references name it.
@@ -36,79 +43,142 @@ public struct RegistryClient: Sendable {
     }
 
     /// The digest the registry returns for `reference`'s tag. Throws `InputError`
-    /// (`registry_tag_not_found`, 422) when the tag doesn't exist, `UnavailableError` when the
-    /// registry can't be reached.
+    /// (`registry_tag_not_found`, 422) when the tag doesn't exist, `UnavailableError` (503) when
+    /// the registry or its token service can't be reached, isn't trusted or refuses the credentials.
     public func digest(for reference: ImageReference, field: String) async throws -> String {
+        let client = self
+        return try await Self.offThePool { try client.resolve(reference, field: field) }
+    }
+
+    /// Runs the blocking HTTP client off the concurrency pool, on a serial queue of its own: such
+    /// a queue gets a thread even while others wait on the network (a shared concurrent queue
+    /// would be as wide as the machine has cores, so look-ups stuck on a slow registry would hold
+    /// up the rest).
+    private static func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue(label: "manifestor.registry.lookup", qos: .userInitiated).async {
+                continuation.resume(with: Result { try work() })
+            }
+        }
+    }
+
+    /// One look-up: `HEAD /v2/<name>/manifests/<tag>`, through the token flow when challenged.
+    func resolve(_ reference: ImageReference, field: String) throws -> String {
         let name = String(reference.repository.dropFirst(host.count + 1))
         let tag = reference.tag ?? "latest"
-        let url = baseURL.appendingPathComponent("v2").appendingPathComponent(name).appendingPathComponent("manifests").appendingPathComponent(tag)
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeoutSeconds)
-        request.httpMethod = "HEAD"
-        request.setValue(Self.acceptedMediaTypes.joined(separator: ", "), forHTTPHeaderField: "Accept")
-        if let username, let password {
-            request.setValue("Basic " + Data("\(username):\(password)".utf8).base64EncodedString(), forHTTPHeaderField: "Authorization")
+        let url = baseURL.appendingPathComponent("v2").appendingPathComponent(name).appendingPathComponent("manifests")
+            .appendingPathComponent(tag).absoluteString
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        // A token already held for this repository goes first; else the credentials, as basic auth.
+        var sent: (key: RegistryTokens.Key, token: String)?
+        if let key = tokens.expectedKey(repository: name), let token = tokens.cached(key) { sent = (key, token) }
+        var response = try manifest(url, authorization: sent.map { "Bearer \($0.token)" } ?? basicAuthorization, deadline: deadline)
+        if response.status == 401, let challenge = BearerChallenge(header: response.header("WWW-Authenticate")) {
+            if let sent { tokens.forget(sent.key, token: sent.token) }
+            tokens.remember(challenge)
+            let key = RegistryTokens.Key(realm: challenge.realm, service: challenge.service,
+                                         scope: challenge.scope ?? "repository:\(name):pull")
+            let token = try tokens.token(for: key, deadline: deadline, timedOut: { timedOut("a token") }) {
+                try fetchToken(key, deadline: deadline)
+            }
+            response = try manifest(url, authorization: "Bearer \(token)", deadline: deadline)
+            if response.status == 401 || response.status == 403 {
+                tokens.forget(key, token: token)
+                throw UnavailableError(message: "registry \(host) refused the token its token service \(hostAndPort(key.realm)) issued to \(who) "
+                                       + "for \(key.scope) (\(response.status)): check registry.username and registry.passwordFile",
+                                       retryAfterSeconds: 30)
+            }
         }
-        var (response, _) = try await send(request)
-        if response.statusCode == 401, let challenge = response.value(forHTTPHeaderField: "WWW-Authenticate"), challenge.lowercased().hasPrefix("bearer ") {
-            let token = try await bearerToken(challenge: challenge, repository: name)
-            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-            (response, _) = try await send(request)
-        }
-        switch response.statusCode {
+        switch response.status {
         case 200:
-            guard let digest = response.value(forHTTPHeaderField: "Docker-Content-Digest"), digest.hasPrefix("sha256:"), digest.count == 71 else {
+            guard let digest = response.header("Docker-Content-Digest"), digest.hasPrefix("sha256:"), digest.count == 71 else {
                 throw UnavailableError(message: "registry \(host) answered \(reference) without a Docker-Content-Digest", retryAfterSeconds: 5)
             }
             return digest
         case 404:
             throw InputError(code: "registry_tag_not_found", field: field, rule: "image \(reference) does not exist in registry \(host)", kind: .unprocessable)
         case 401, 403:
-            throw UnavailableError(message: "registry \(host) refused the credentials for \(name)", retryAfterSeconds: 30)
+            throw UnavailableError(message: "registry \(host) refused \(who) for \(name) (\(response.status)): check registry.username and registry.passwordFile",
+                                   retryAfterSeconds: 30)
         default:
-            throw UnavailableError(message: "registry \(host) answered \(response.statusCode) for \(reference)", retryAfterSeconds: 5)
+            throw UnavailableError(message: "registry \(host) answered \(response.status) for \(reference)", retryAfterSeconds: 5)
         }
     }
 
-    private func send(_ request: URLRequest) async throws -> (HTTPURLResponse, Data) {
-        do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            guard let http = response as? HTTPURLResponse else {
-                throw UnavailableError(message: "registry \(host) gave no HTTP answer", retryAfterSeconds: 5)
-            }
-            return (http, data)
-        } catch let error as UnavailableError {
-            throw error
-        } catch {
-            throw UnavailableError(message: "registry \(host) cannot be reached: \(error.localizedDescription)", retryAfterSeconds: 5)
-        }
+    private func manifest(_ url: String, authorization: String?, deadline: Date) throws -> HTTPResponse {
+        var headers = [("Accept", Self.acceptedMediaTypes.joined(separator: ", "))]
+        if let authorization { headers.append(("Authorization", authorization)) }
+        return try send("HEAD", url, headers: headers, deadline: deadline, what: "the manifest")
     }
 
-    /// The token flow of the distribution spec: ask the realm named in the challenge.
-    private func bearerToken(challenge: String, repository: String) async throws -> String {
-        var params: [String: String] = [:]
-        for part in challenge.dropFirst("bearer ".count).split(separator: ",") {
-            let kv = part.split(separator: "=", maxSplits: 1)
-            if kv.count == 2 { params[kv[0].trimmingCharacters(in: .whitespaces).lowercased()] = kv[1].trimmingCharacters(in: CharacterSet(charactersIn: "\" ")) }
-        }
-        guard let realm = params["realm"], var components = URLComponents(string: realm) else {
-            throw UnavailableError(message: "registry \(host) sent a bearer challenge without a realm", retryAfterSeconds: 30)
+    /// The token flow of the distribution spec: ask the challenge's realm for `key`'s scope.
+    private func fetchToken(_ key: RegistryTokens.Key, deadline: Date) throws -> (value: String, lifetime: TimeInterval) {
+        let service = hostAndPort(key.realm)
+        guard var components = URLComponents(string: key.realm), let scheme = components.scheme?.lowercased(),
+              scheme == "https" || scheme == "http" else {
+            throw UnavailableError(message: "registry \(host) named a token realm that is not an http(s) URL", retryAfterSeconds: 30)
         }
         var items = components.queryItems ?? []
-        if let service = params["service"] { items.append(URLQueryItem(name: "service", value: service)) }
-        items.append(URLQueryItem(name: "scope", value: params["scope"] ?? "repository:\(repository):pull"))
+        if let service = key.service { items.append(URLQueryItem(name: "service", value: service)) }
+        items.append(URLQueryItem(name: "scope", value: key.scope))
         components.queryItems = items
-        guard let url = components.url else { throw UnavailableError(message: "registry \(host): bad token realm", retryAfterSeconds: 30) }
-        var request = URLRequest(url: url, timeoutInterval: timeoutSeconds)
-        if let username, let password {
-            request.setValue("Basic " + Data("\(username):\(password)".utf8).base64EncodedString(), forHTTPHeaderField: "Authorization")
+        guard let url = components.url?.absoluteString else {
+            throw UnavailableError(message: "registry \(host) named a token realm that is not a URL", retryAfterSeconds: 30)
         }
-        let (response, data) = try await send(request)
-        struct TokenAnswer: Decodable { var token: String?; var access_token: String? }
-        guard response.statusCode == 200, let answer = try? JSONDecoder().decode(TokenAnswer.self, from: data),
-              let token = answer.token ?? answer.access_token else {
-            throw UnavailableError(message: "registry \(host) refused a token (\(response.statusCode))", retryAfterSeconds: 30)
+        var headers = [("Accept", "application/json")]
+        if let basic = basicAuthorization { headers.append(("Authorization", basic)) }
+        let response = try send("GET", url, headers: headers, deadline: deadline, what: "a token from its token service \(service)")
+        guard response.status == 200 else {
+            let refused = response.status == 401 || response.status == 403
+            throw UnavailableError(message: "registry \(host): its token service \(service) "
+                                   + (refused ? "refused \(who) for \(key.scope) (\(response.status)): check registry.username and registry.passwordFile"
+                                              : "answered \(response.status) for \(key.scope)"),
+                                   retryAfterSeconds: refused ? 30 : 5)
         }
-        return token
+        guard let answer = try? JSONDecoder().decode(RegistryTokenAnswer.self, from: response.body), let token = answer.value else {
+            throw UnavailableError(message: "registry \(host): its token service \(service) answered without a token", retryAfterSeconds: 5)
+        }
+        return (token, answer.lifetime)
+    }
+
+    /// One exchange within what is left of `deadline`; transport failures as `UnavailableError`.
+    private func send(_ method: String, _ url: String, headers: [(String, String)], deadline: Date, what: String) throws -> HTTPResponse {
+        let left = deadline.timeIntervalSinceNow
+        guard left > 0 else { throw timedOut(what) }
+        let target = hostAndPort(url)
+        let request = HTTPRequest(method: method, url: url, headers: headers + [("User-Agent", "manifestor")], caFile: caFile,
+                                  connectTimeout: min(left, timeoutSeconds), timeout: left)
+        do {
+            return try HTTPClient.shared.send(request)
+        } catch let failure as HTTPFailure {
+            switch failure.kind {
+            case .timedOut: throw timedOut(what)
+            case .certificate:
+                throw UnavailableError(message: "registry \(host): the TLS certificate of \(target) is not trusted (\(failure.description)); "
+                                       + (caFile == nil ? "set registry.caFile to the CA that signed it" : "check registry.caFile \(caFile!)"),
+                                       retryAfterSeconds: 30)
+            case .unreachable, .aborted, .other:
+                throw UnavailableError(message: "registry \(host) cannot be reached (asking for \(what)): \(failure.description)", retryAfterSeconds: 5)
+            }
+        }
+    }
+
+    private func timedOut(_ what: String) -> UnavailableError {
+        UnavailableError(message: "registry \(host): no answer within \(Int(timeoutSeconds.rounded(.up))) s (waiting for \(what))", retryAfterSeconds: 5)
+    }
+
+    private var basicAuthorization: String? {
+        guard let username, let password else { return nil }
+        return "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
+    }
+
+    /// Who asked, for messages: the user name, never the password or a token.
+    private var who: String { username.map { "user \($0)" } ?? "an anonymous caller (no registry.username)" }
+
+    /// `host[:port]` of `url`, for messages.
+    private func hostAndPort(_ url: String) -> String {
+        guard let url = URL(string: url), let h = url.host else { return "(bad URL)" }
+        return url.port.map { "\(h):\($0)" } ?? h
     }
 
     /// Pins every tag of `images` that this registry serves: service → `repo@sha256:...`, and

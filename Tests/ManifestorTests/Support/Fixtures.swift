@@ -165,14 +165,14 @@ private func resolveExecutable(_ name: String) throws -> URL {
     throw FixtureError("executable not found in PATH: \(name) (did scripts/setup.sh run?)")
 }
 
-private func makeFixtureDir(_ prefix: String) throws -> URL {
+func makeFixtureDir(_ prefix: String) throws -> URL {
     let dir = FileManager.default.temporaryDirectory
         .appendingPathComponent("manifestor-\(prefix)-\(UUID().uuidString.prefix(8).lowercased())")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     return dir
 }
 
-private func readTrimmed(_ url: URL) throws -> String {
+func readTrimmed(_ url: URL) throws -> String {
     do {
         return try String(contentsOf: url, encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -183,7 +183,7 @@ private func readTrimmed(_ url: URL) throws -> String {
 
 /// Fixture directories are removed when the fixture is released, unless
 /// MANIFESTOR_KEEP_FIXTURES=1 (then they stay in $TMPDIR for a post-mortem).
-private var keepFixtureDirs: Bool {
+var keepFixtureDirs: Bool {
     ProcessInfo.processInfo.environment["MANIFESTOR_KEEP_FIXTURES"] == "1"
 }
 
