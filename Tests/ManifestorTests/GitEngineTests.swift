@@ -140,7 +140,7 @@ struct GitEngineTests {
         #expect(missing.stderr.contains("no preview for task abc123"))
     }
 
-    @Test("HTTPS with a private CA works; an untrusted certificate and a wrong token fail clearly and change nothing")
+    @Test("HTTPS with a private CA: deploy, delete, staging, promote, rollback and a fresh cache's fetch work; an untrusted certificate and a wrong token fail clearly and change nothing")
     func httpsAndRefusals() throws {
         let remote = try GitOpsRemote(tls: true)
         #expect(remote.repoURL.hasPrefix("https://localhost:"))
@@ -166,6 +166,33 @@ struct GitEngineTests {
         let ok = try remote.manifestor(["deploy-preview", "tls3", "--image", Self.backend, "--config", good])
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(remote.tip != before)
+
+        // Every other kind of write over https, each fetching what the one before pushed.
+        func pinned(_ service: String, _ fill: Character) -> String {
+            "\(service)=git.fuq.tv/admin/aiworker-\(service)@sha256:\(String(repeating: fill, count: 64))"
+        }
+        let steps: [[String]] = [
+            ["delete-preview", "tls3"],
+            ["deploy", "staging", "--image", pinned("backend", "a"), "--image", pinned("frontend", "a")],
+            ["promote", "staging", "production"],
+            ["deploy", "staging", "--image", pinned("backend", "b"), "--image", pinned("frontend", "b")],
+            ["promote", "staging", "production"],
+            ["rollback", "production", "--to", "previous"],
+        ]
+        for step in steps {
+            let tip = remote.tip
+            let result = try remote.manifestor(step + ["--config", good])
+            #expect(result.status == 0, "\(step): \(result.stdout) \(result.stderr)")
+            #expect(remote.tip != tip, "\(step) made a commit")
+        }
+        let production = try remote.git(["show", "main:production/aiworker/deployment-backend.yaml"])
+        #expect(production.contains("@sha256:" + String(repeating: "a", count: 64)), "the rollback restored the first promotion")
+        #expect(try remote.git(["ls-tree", "-d", "--name-only", "main:preview"]).contains("task-tls3") == false)
+        // A cache that starts empty gets the whole history over https in one pack.
+        let fresh = try remote.config(name: "fresh", cache: "cache-fresh").path
+        let history = try remote.manifestor(["history", "production", "--config", fresh])
+        #expect(history.status == 0 && history.stdout.contains("rollback"), "\(history.stdout) \(history.stderr)")
+        #expect(try remote.server.git(["--git-dir", remote.work.appendingPathComponent("cache-fresh/repo.git").path, "fsck", "--strict"]).isEmpty)
     }
 
     @Test("20 deploy-preview processes at once: all land, linear history, fsck clean")
