@@ -108,7 +108,7 @@ public struct RegistryClient: Sendable {
     private func manifest(_ url: String, authorization: String?, deadline: Date) throws -> HTTPResponse {
         var headers = [("Accept", Self.acceptedMediaTypes.joined(separator: ", "))]
         if let authorization { headers.append(("Authorization", authorization)) }
-        return try send("HEAD", url, headers: headers, deadline: deadline, what: "the manifest")
+        return try exchange("HEAD", url, headers: headers, deadline: deadline, what: "the manifest")
     }
 
     /// The token flow of the distribution spec: ask the challenge's realm for `key`'s scope.
@@ -127,7 +127,7 @@ public struct RegistryClient: Sendable {
         }
         var headers = [("Accept", "application/json")]
         if let basic = basicAuthorization { headers.append(("Authorization", basic)) }
-        let response = try send("GET", url, headers: headers, deadline: deadline, what: "a token from its token service \(service)")
+        let response = try exchange("GET", url, headers: headers, deadline: deadline, what: "a token from its token service \(service)")
         guard response.status == 200 else {
             let refused = response.status == 401 || response.status == 403
             throw UnavailableError(message: "registry \(host): its token service \(service) "
@@ -142,14 +142,14 @@ public struct RegistryClient: Sendable {
     }
 
     /// One exchange within what is left of `deadline`; transport failures as `UnavailableError`.
-    private func send(_ method: String, _ url: String, headers: [(String, String)], deadline: Date, what: String) throws -> HTTPResponse {
+    private func exchange(_ method: String, _ url: String, headers: [(String, String)], deadline: Date, what: String) throws -> HTTPResponse {
         let left = deadline.timeIntervalSinceNow
         guard left > 0 else { throw timedOut(what) }
         let target = hostAndPort(url)
         let request = HTTPRequest(method: method, url: url, headers: headers + [("User-Agent", "manifestor")], caFile: caFile,
                                   connectTimeout: min(left, timeoutSeconds), timeout: left)
         do {
-            return try HTTPClient.shared.send(request)
+            return try HTTPClient.shared.perform(request)
         } catch let failure as HTTPFailure {
             switch failure.kind {
             case .timedOut: throw timedOut(what)

@@ -31,10 +31,10 @@ extension Repository {
             try gitCall("push") { git_repository_odb(&odb, pointer) }
             defer { git_odb_free(odb) }
             let pack = try ThinPackWriter.pack(line, from: ObjectDatabase(repository: self, odb: odb!, operation: "push")).data
-            let send: @Sendable () -> Void = {
-                pending.network(Result { try client.send(branch: branch, commit: commit, expected: expected, pack: pack) })
+            let transfer: @Sendable () -> Void = {
+                pending.network(Result { try client.push(branch: branch, commit: commit, expected: expected, pack: pack) })
             }
-            if let queue { queue.async(execute: send) } else { send() }
+            if let queue { queue.async(execute: transfer) } else { transfer() }
         } else {
             pending.network(.success(false))
         }

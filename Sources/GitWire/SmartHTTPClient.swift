@@ -57,8 +57,8 @@ package struct SmartHTTPClient: Sendable {
         return try? Advertisement(parsing: advertisement)
     }
 
-    /// Sends `pack` and moves `refs/heads/<branch>` from `expected` to `commit` (see `PreparedPush.send`).
-    package func send(branch: String, commit: ObjectID, expected: ObjectID, pack: Data) throws -> Bool {
+    /// Sends `pack` and moves `refs/heads/<branch>` from `expected` to `commit` (see `PendingPush`).
+    package func push(branch: String, commit: ObjectID, expected: ObjectID, pack: Data) throws -> Bool {
         let reference = "refs/heads/\(branch)"
         // 1. What the remote has.
         guard let advertised = try advertisement(service: "git-receive-pack"),
@@ -104,7 +104,7 @@ package struct SmartHTTPClient: Sendable {
         var collected = Data()
         let response: HTTPResponse
         do {
-            response = try HTTPClient.shared.send(exchange) { chunk in
+            response = try HTTPClient.shared.perform(exchange) { chunk in
                 if let onData { return try onData(chunk) }
                 collected.append(contentsOf: chunk)
                 return true

@@ -71,9 +71,9 @@ package final class HTTPClient: @unchecked Sendable {
     }
 
     /// Sends `request` and returns the whole answer.
-    package func send(_ request: HTTPRequest) throws -> HTTPResponse {
+    package func perform(_ request: HTTPRequest) throws -> HTTPResponse {
         var body = Data()
-        var response = try send(request) { chunk in body.append(contentsOf: chunk); return true }
+        var response = try perform(request) { chunk in body.append(contentsOf: chunk); return true }
         if (200..<300).contains(response.status) { response.body = body }
         return response
     }
@@ -81,7 +81,7 @@ package final class HTTPClient: @unchecked Sendable {
     /// Sends `request`, handing a 2xx answer's body to `onData` as it arrives (return false to
     /// stop the transfer); the response's `body` is then empty. Any other answer's body is in
     /// the response's `body`, and `onData` is not called.
-    package func send(_ request: HTTPRequest, onData: (UnsafeRawBufferPointer) throws -> Bool) throws -> HTTPResponse {
+    package func perform(_ request: HTTPRequest, onData: (UnsafeRawBufferPointer) throws -> Bool) throws -> HTTPResponse {
         guard Self.initialized else { throw HTTPFailure(kind: .other, description: "libcurl could not be initialised") }
         guard let handle = take() else { throw HTTPFailure(kind: .other, description: "libcurl gave no handle") }
         var reusable = false

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// libgit2 1.5.1 has no connect or I/O timeout (`GIT_OPT_SET_SERVER_CONNECT_TIMEOUT` and
 /// `GIT_OPT_SET_SERVER_TIMEOUT` arrived in 1.7): a host that drops packets would hold an ssh
-/// fetch or push for minutes in `connect()`. http and https never reach libgit2's network code
+/// fetch or push for minutes while connecting. http and https never reach libgit2's network code
 /// (`SmartHTTPClient` speaks them on `HTTPClient`); for the other network URLs the host is
 /// resolved and connected to first, through libcurl with a deadline, and fails fast as
 /// `.unreachable`.

@@ -13,6 +13,7 @@ import Testing
 //     tokens are reused until shortly before they expire                  → tokensReused, shortLivedTokens
 //     a stalled token service or registry costs only the timeout           → stalledServers
 //  5. no product code uses URLSession                                      → noURLSession
+//     no product code opens sockets itself                                 → noSockets
 
 /// The `registry:` section of a config for `registry` (https, token auth), with a password
 /// file in the fixture's directory.
@@ -228,4 +229,17 @@ struct RegistryTokenTests {
         }
         #expect(offenders.isEmpty, "\(offenders)")
     }
+
+    @Test("no product code opens sockets itself: socket(, connect(, send( and recv( appear nowhere in Sources/ (libgit2's own calls aside)")
+    func noSockets() throws {
+        // Preceded by a letter, a digit or '_' it is another name (git_remote_connect, a method's label).
+        let call = try Regex(#"(^|[^A-Za-z0-9_.])(socket|connect|send|recv)\("#)
+        var offenders: [String] = []
+        for file in ArchitectureTests.swiftFiles(under: repoRoot().appendingPathComponent("Sources")) {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            for line in text.split(separator: "\n") where line.contains(call) { offenders.append("\(file.lastPathComponent): \(line)") }
+        }
+        #expect(offenders.isEmpty, "\(offenders)")
+    }
 }
+

@@ -15,7 +15,7 @@ extension Repository {
         case .packbuilder:
             let pack = try #require(try packNewObjects(tip: commit, base: expected))
             let client = try #require(SmartHTTPClient(remote: remote))
-            #expect(try client.send(branch: branch, commit: commit, expected: expected, pack: pack.data))
+            #expect(try client.push(branch: branch, commit: commit, expected: expected, pack: pack.data))
         }
     }
 }
