@@ -33,7 +33,7 @@ extension Committer {
                                      branch: nil)
             }
             let branch = branchName(commit)
-            try repository.push(settings.remote, refspecs: ["\(commit.hex):refs/heads/\(branch)"])
+            try repository.pushNewBranch(settings.remote, branch: branch, commit: commit, base: tree.commit)
             return ReviewOutcome(outcome: CommitOutcome(commit: commit, changed: true, answer: plan.answer, subject: plan.message.subject),
                                  branch: branch)
         }

@@ -41,6 +41,21 @@ extension Repository {
         return pending
     }
 
+    /// Creates `refs/heads/<branch>` on the remote at `commit`, whose history down to `base` (a
+    /// commit the remote has) is one line: over smart HTTP with a thin pack of that line (every
+    /// exchange bounded), else through libgit2. A branch already at `commit` is left as it is.
+    public func pushNewBranch(_ remote: RemoteOptions, branch: String, commit: ObjectID, base: ObjectID?) throws {
+        if let base, let client = SmartHTTPClient(remote: remote),
+           let line = try commitLine(tip: commit, base: base, maxCommits: 10_000, operation: "push") {
+            var odb: OpaquePointer?
+            try gitCall("push") { git_repository_odb(&odb, pointer) }
+            defer { git_odb_free(odb) }
+            let pack = try ThinPackWriter.pack(line, from: ObjectDatabase(repository: self, odb: odb!, operation: "push")).data
+            if try client.push(branch: branch, commit: commit, expected: nil, pack: pack) { return }
+        }
+        try push(remote, refspecs: ["\(commit.hex):refs/heads/\(branch)"])
+    }
+
     /// The commits of `base..tip`, newest first, each with its tree and its parent's tree; nil
     /// when that history is not a single line of at most `maxCommits` one-parent commits
     /// descending from `base`, or is empty.

@@ -57,22 +57,26 @@ package struct SmartHTTPClient: Sendable {
         return try? Advertisement(parsing: advertisement)
     }
 
-    /// Sends `pack` and moves `refs/heads/<branch>` from `expected` to `commit` (see `PendingPush`).
-    package func push(branch: String, commit: ObjectID, expected: ObjectID, pack: Data) throws -> Bool {
+    /// Sends `pack` and moves `refs/heads/<branch>` from `expected` to `commit` (`expected` nil:
+    /// creates the branch, which must not exist). A branch already at `commit` needs nothing.
+    /// False when the server is better left to libgit2 (see `PendingPush`).
+    package func push(branch: String, commit: ObjectID, expected: ObjectID?, pack: Data) throws -> Bool {
         let reference = "refs/heads/\(branch)"
         // 1. What the remote has.
         guard let advertised = try advertisement(service: "git-receive-pack"),
               advertised.capabilities.contains("report-status")
         else { return false }
         let remoteTip = advertised.references[reference]
+        if remoteTip == commit { return true }
         guard remoteTip == expected else {
             throw GitError(kind: .refused,
-                           message: "\(reference) is at \(remoteTip?.hex ?? "nothing") on the remote, not at \(expected.hex) (fetch first)",
+                           message: "\(reference) is at \(remoteTip?.hex ?? "nothing") on the remote, not at \(expected?.hex ?? "nothing") (fetch first)",
                            operation: operation)
         }
         // 2. The compare-and-swap and exactly the objects the new commits created.
         var body = Data()
-        body.append(PacketLine.encode("\(expected.hex) \(commit.hex) \(reference)\0report-status\n"))
+        let old = expected?.hex ?? String(repeating: "0", count: 40)
+        body.append(PacketLine.encode("\(old) \(commit.hex) \(reference)\0report-status\n"))
         body.append(PacketLine.flush)
         body.append(pack)
         let (answer, answerType) = try request("POST", "git-receive-pack", body: body,
