@@ -31,7 +31,10 @@ test: setup build
 	$(SWIFT) build --build-tests
 	# Schemathesis's coverage phase keeps both cores busy for minutes: it runs on its own after
 	# the rest, so that its load does not stretch the other tests' waits on a small machine.
-	$(SWIFT) test --skip-build --skip FuzzTests
+	# DeadlineTests time how long a stalled remote holds a write: they run alone too, so that the
+	# other suites' load does not stretch what they measure.
+	$(SWIFT) test --skip-build --skip FuzzTests --skip DeadlineTests
+	$(SWIFT) test --skip-build --filter DeadlineTests
 	$(SWIFT) test --skip-build --filter FuzzTests
 
 # Manifestor vs the git CLI baseline and the bare-push floor against the real smart-HTTP server on

@@ -112,6 +112,7 @@ struct DeadlineTests {
         }
         let (first, second) = try await (stalled, queued)
         let elapsed = Date().timeIntervalSince(start)
+        print("deadline test: both writes answered after \(elapsed) s; /healthz took \(health)")
         for answer in [first, second] {
             #expect(answer.status == 503, "\(String(decoding: answer.data, as: UTF8.self))")
             #expect(answer.headers["retry-after"] != nil)
