@@ -72,6 +72,17 @@ def git(*args, **kw):
     return sh(["git"] + list(args), env=env, **kw)
 
 
+def cpu_seconds(pid):
+    """CPU time of process `pid` and of its children it has waited for (user + system), in
+    seconds: for lighttpd, the TLS it speaks and the git processes it ran."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values, q):
     """Nearest-rank percentile."""
     s = sorted(values)
@@ -134,6 +145,13 @@ class GitServer:
 
     def stop(self):
         sh(["bash", GIT_SERVER, "stop", self.dir], check=False, timeout=60)
+
+    def cpu(self):
+        """lighttpd's CPU seconds so far, the git processes it ran included."""
+        try:
+            return cpu_seconds(int(open(os.path.join(self.dir, "pid")).read()))
+        except (OSError, ValueError):
+            return float("nan")
 
     def repo_url(self, name, credentials=False):
         url = "%s/%s.git" % (self.url, name)
@@ -624,7 +642,12 @@ class Bench:
             serve.warm_up("w%s%d" % (mode[0], rnd))
             fetches = server.fetches(repo)
             prefix = "s%s%d" % (mode[0], rnd)
+            requests, cpu = server.all_requests(repo), (cpu_seconds(serve.proc.pid), server.cpu())
             lat, _ = sequential(serve.port, self.token, prefix, self.args.seq)
+            # What each deploy cost, on either side of the wire (the why of the https rows).
+            self.record("seq-%s-%d-requests" % (mode, size), (server.all_requests(repo) - requests) / len(lat))
+            self.record("seq-%s-%d-cpu" % (mode, size), (cpu_seconds(serve.proc.pid) - cpu[0]) / len(lat))
+            self.record("seq-%s-%d-server-cpu" % (mode, size), (server.cpu() - cpu[1]) / len(lat))
             if server.fetches(repo) != fetches:
                 self.notes.append("round %d: %s at %d fetched during the sequential run" % (rnd, mode, size))
             if mode == "fast":
@@ -844,6 +867,10 @@ def table(bench):
         for mode in modes:
             for q in (50, 90, 99):
                 add("| %s sequential deploy-preview, p%d | %s |" % (label[mode], q, summary(R.get("seq-%s-%d-p%d" % (mode, size, q)), ms)))
+            add("| %s sequential: git server requests per deploy | %s |" % (label[mode], summary(R.get("seq-%s-%d-requests" % (mode, size)), two)))
+            add("| %s sequential: CPU per deploy, Manifestor | %s |" % (label[mode], summary(R.get("seq-%s-%d-cpu" % (mode, size)), ms)))
+            add("| %s sequential: CPU per deploy, git server (lighttpd with its TLS, and git) | %s |" % (
+                label[mode], summary(R.get("seq-%s-%d-server-cpu" % (mode, size)), ms)))
         if "fast" in modes:
             add("| Manifestor unchanged re-deploy (the no-op path), p50 | %s |" % summary(R.get("noop-%d-p50" % size), ms))
             add("| ratio unchanged re-deploy p50 / changing deploy p50 | %s |" % summary(R.get("ratio-noop-change-%d" % size), x))
@@ -959,6 +986,10 @@ def https_goals(bench, goal, med, large):
     floor_https, floor_http = med("floor-https-root-%d-p50" % large), med("floor-root-%d-p50" % large)
     tls = "a bare `git push` pays %.0f ms more over https than over http on the same server (%s vs %s)" % (
         (floor_https - floor_http) * 1e3, fmt_ms(floor_https), fmt_ms(floor_http))
+    cost = lambda mode: "%.2f git requests, CPU %s in Manifestor and %s in the git server" % (  # noqa: E731
+        med("seq-%s-%d-requests" % (mode, large)), fmt_ms(med("seq-%s-%d-cpu" % (mode, large))),
+        fmt_ms(med("seq-%s-%d-server-cpu" % (mode, large))))
+    tls += "; per deploy over https %s, over http %s" % (cost("https"), cost("fast"))
     if not vs_http <= 1.15:
         bench.notes.append("https sequential goal missed: p50 %s over https vs %s over http at %s previews (+%.0f ms); %s, "
                            "so what does not come from TLS itself is %.0f ms per deploy" % (
