@@ -678,7 +678,9 @@ class Bench:
             reset = serve.reset_peak_rss()
             pushes_before = server.pushes(repo)
             prefix = "b%s%d" % (mode[0], rnd)
+            cpu = (cpu_seconds(serve.proc.pid), server.cpu())
             wall, lat, answers, failures = burst(serve.port, self.token, prefix, self.args.burst, self.args.clients)
+            cpu = ((cpu_seconds(serve.proc.pid) - cpu[0]) / max(1, len(answers)), (server.cpu() - cpu[1]) / max(1, len(answers)))
             pushes = server.pushes(repo) - pushes_before
             peak = serve.status("VmHWM")
             anon, filed = serve.status("RssAnon"), serve.status("RssFile")
@@ -692,7 +694,7 @@ class Bench:
         return {"wall": wall, "throughput": len(answers) / wall, "p50": percentile(lat, 0.5),
                 "p99": percentile(lat, 0.99), "pushes": pushes, "landed": ok, "answered": len(answers),
                 "missing": len(missing) + len(not_in_history), "rss": peak, "rss_before": rss_before,
-                "rss_anon": anon, "rss_file": filed}
+                "rss_anon": anon, "rss_file": filed, "cpu": cpu[0], "server-cpu": cpu[1]}
 
     def baseline_sequential(self, rnd, size, n):
         repo = self.server.fresh_repo(self.base[size], self.base_commit[size], "baseline-%d" % size)
@@ -902,6 +904,8 @@ def table(bench):
         add("| %s latency p50 | %s |" % (label[mode], summary(R.get("burst-%s-p50" % mode), ms)))
         add("| %s latency p99 | %s |" % (label[mode], summary(R.get("burst-%s-p99" % mode), ms)))
         add("| %s pushes | %s |" % (label[mode], summary(R.get("burst-%s-pushes" % mode), n)))
+        add("| %s CPU per deploy, Manifestor | %s |" % (label[mode], summary(R.get("burst-%s-cpu" % mode), ms)))
+        add("| %s CPU per deploy, git server (lighttpd with its TLS, and git) | %s |" % (label[mode], summary(R.get("burst-%s-server-cpu" % mode), ms)))
         landed_runs = R.get("burst-%s-landed" % mode, [])
         add("| %s all %d landed (runs) | %d of %d | | |" % (label[mode], a.burst, sum(1 for v in landed_runs if v), len(landed_runs)))
         add("| %s peak RSS (VmHWM, reset before the burst) | %s |" % (label[mode], summary(R.get("burst-%s-rss" % mode), mib)))
@@ -1000,10 +1004,15 @@ def https_goals(bench, goal, med, large):
             fmt_ms(https), fmt_ms(floor_https), size, tls))
     if not vs_burst >= 0.9:
         pushes = (med("burst-https-pushes"), med("burst-fast-pushes"))
-        bench.notes.append("https burst goal missed: %.0f/s over https vs %.0f/s over http, in %.0f pushes vs %.0f "
-                           "(fewer, larger batches mean the push's cost per batch grew); p99 %s vs %s" % (
+        rounds = len(R.get("ratio-https-burst-http", []))
+        bench.notes.append("https burst goal missed: %.0f/s over https vs %.0f/s over http, in %.0f pushes vs %.0f, p99 %s vs "
+                           "%s; CPU per deploy over https %s in Manifestor and %s in the git server, over http %s and %s "
+                           "(both sides share the machine's cores, so either one's extra work slows the burst)%s" % (
                                med("burst-https-throughput"), med("burst-fast-throughput"), pushes[0], pushes[1],
-                               fmt_ms(med("burst-https-p99")), fmt_ms(med("burst-fast-p99"))))
+                               fmt_ms(med("burst-https-p99")), fmt_ms(med("burst-fast-p99")),
+                               fmt_ms(med("burst-https-cpu")), fmt_ms(med("burst-https-server-cpu")),
+                               fmt_ms(med("burst-fast-cpu")), fmt_ms(med("burst-fast-server-cpu")),
+                               "; with one round the https burst always ran second, after the http one" if rounds == 1 else ""))
     for key, what in (("https", "over https"), ("fast", "over http")):
         lr = R.get("burst-%s-landed" % key, [])
         if lr and not all(lr):
