@@ -13,6 +13,8 @@ server of the tests (lighttpd + git http-backend, basic auth, loopback):
     files, add, commit, push; one writer at a time behind a lock), behind the same HTTP route so
     the same load generator drives it, sequential and under the same burst (fewer requests);
   * the floor: a bare `git push` of a one-file commit;
+  * the same Manifestor rows over https (the https mode: a second git server with TLS and a
+    private CA over the same repositories, `repository.caFile`), with the floor over https too;
   * render throughput (`manifestor bench-render`).
 
 Every figure is the median of several rounds with min and max; ratios are computed pair by pair
@@ -70,6 +72,17 @@ def git(*args, **kw):
     return sh(["git"] + list(args), env=env, **kw)
 
 
+def cpu_seconds(pid):
+    """CPU time of process `pid` and of its children it has waited for (user + system), in
+    seconds: for lighttpd, the TLS it speaks and the git processes it ran."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values, q):
     """Nearest-rank percentile."""
     s = sorted(values)
@@ -109,18 +122,36 @@ class PreviewTemplate:
 
 
 class GitServer:
-    def __init__(self, work):
-        self.dir = os.path.join(work, "git")
+    """scripts/git-server.sh in work/git (http), or with `tls` in work/git-tls (https, a private
+    CA: `ca`). A TLS server started with `repos` serves that folder (a symlink): the same
+    repositories over both schemes, each server with its own requests.log."""
+
+    counter = 0  # shared, so that repositories made through either server never share a name
+
+    def __init__(self, work, tls=False, repos=None, password=None):
+        self.dir = os.path.join(work, "git-tls" if tls else "git")
         os.makedirs(self.dir, exist_ok=True)
-        sh(["bash", GIT_SERVER, "start", self.dir], timeout=120)
+        if repos:
+            os.symlink(repos, os.path.join(self.dir, "repos"))
+        env = {"GIT_SERVER_PASSWORD": password} if password else None
+        sh(["bash", GIT_SERVER, "start", self.dir] + (["--tls"] if tls else []), env=env, timeout=120)
         self.url = open(os.path.join(self.dir, "url")).read().strip()
         self.password = open(os.path.join(self.dir, "password")).read().strip()
         self.repos = os.path.join(self.dir, "repos")
         self.requests_log = os.path.join(self.dir, "requests.log")
-        self.counter = 0
+        self.ca = os.path.join(self.dir, "ca.pem") if tls else None
+        # What the git CLI needs to trust the server (the floor's pushes over https).
+        self.git_env = {"GIT_SSL_CAINFO": self.ca} if tls else {}
 
     def stop(self):
         sh(["bash", GIT_SERVER, "stop", self.dir], check=False, timeout=60)
+
+    def cpu(self):
+        """lighttpd's CPU seconds so far, the git processes it ran included."""
+        try:
+            return cpu_seconds(int(open(os.path.join(self.dir, "pid")).read()))
+        except (OSError, ValueError):
+            return float("nan")
 
     def repo_url(self, name, credentials=False):
         url = "%s/%s.git" % (self.url, name)
@@ -161,8 +192,8 @@ class GitServer:
     def fresh_repo(self, base, commit, label):
         """A new server repository sharing `base`'s objects (alternates) with main at `commit`:
         every measurement starts from the same state and pushes into its own repository."""
-        self.counter += 1
-        name = "%s-%d" % (label, self.counter)
+        GitServer.counter += 1
+        name = "%s-%d" % (label, GitServer.counter)
         path = self.repo_path(name)
         git("init", "-q", "--bare", "--initial-branch=main", path)
         with open(os.path.join(path, "objects", "info", "alternates"), "w") as f:
@@ -320,29 +351,32 @@ def landed(server, repo, answers, prefix, count):
 class Serve:
     """`manifestor serve --config F --listen 127.0.0.1:0` against one fresh server repository,
     with a warm cache (a bare repository sharing the base's objects, tracking ref at the base
-    commit, as a long-running server would have it)."""
+    commit, as a long-running server would have it). `server`: the git server it pushes to
+    (bench.server, plain http, unless told; over https the config names the server's CA)."""
 
-    def __init__(self, bench, repo, base, commit, signed=False):
+    def __init__(self, bench, repo, base, commit, signed=False, server=None):
         self.bench = bench
+        server = server or bench.server
         work = tempfile.mkdtemp(prefix="serve-", dir=bench.work)
         self.work = work
         cache = os.path.join(work, "cache")
         cache_repo = os.path.join(cache, "repo.git")
         git("init", "-q", "--bare", "--initial-branch=main", cache_repo)
         with open(os.path.join(cache_repo, "objects", "info", "alternates"), "w") as f:
-            f.write(os.path.join(bench.server.repo_path(base), "objects") + "\n")
+            f.write(os.path.join(server.repo_path(base), "objects") + "\n")
         git("--git-dir", cache_repo, "update-ref", "refs/remotes/origin/main", commit)
         with open(os.path.join(work, "git.token"), "w") as f:
-            f.write(bench.server.password)
+            f.write(server.password)
         with open(os.path.join(work, "tokens.yaml"), "w") as f:
             f.write("tokens:\n%s\n" % bench.token_entry)
         config = os.path.join(work, "manifestor.yaml")
         with open(config, "w") as f:
             f.write("repository:\n  url: %s\n  branch: main\n  username: manifestor\n"
-                    "  tokenFile: git.token\n  cache: cache\n  timeoutSeconds: 30\n"
+                    "  tokenFile: git.token\n  cache: cache\n  timeoutSeconds: 30\n%s"
                     "author: {name: Manifestor, email: manifestor@aiworker.dev}\n"
                     "templates: %s\nserver: {tokensFile: tokens.yaml, gcInterval: 1d}\n"
-                    % (bench.server.repo_url(repo), os.path.join(ROOT, "templates")))
+                    % (server.repo_url(repo), "  caFile: %s\n" % server.ca if server.ca else "",
+                       os.path.join(ROOT, "templates")))
             if signed:
                 f.write("signing: {sshKeyFile: %s}\n" % bench.signing_key)
         self.log_path = os.path.join(work, "serve.log")
@@ -366,8 +400,22 @@ class Serve:
             self.stop()
             raise RuntimeError("manifestor serve did not start:\n%s" % open(self.log_path).read()[-3000:])
 
-    def warm_up(self, prefix, n=3):
+    def warm_up(self, prefix, n=3, build_index=True):
         sequential(self.port, self.bench.token, prefix, n)
+        if not build_index:
+            return
+        # The first list builds the preview index (every preview of the tip read once: seconds of
+        # CPU at 10,000 previews). Built here, before anything is measured, as a long-running
+        # server has it, instead of on the other core during the measured deploys.
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        try:
+            conn.request("GET", "/api/previews?limit=1", headers={"Authorization": "Bearer %s" % self.bench.token})
+            resp = conn.getresponse()
+            body = resp.read()
+            if resp.status != 200:
+                raise RuntimeError("GET /api/previews after the warm-up: HTTP %d %s" % (resp.status, body[:300]))
+        finally:
+            conn.close()
 
     def status(self, key):
         with open("/proc/%d/status" % self.proc.pid) as f:
@@ -496,17 +544,19 @@ class Baseline:
 # The floor: a bare git push of a one-file commit
 
 
-def floor_pushes(bench, size, commit, n, where):
+def floor_pushes(bench, size, commit, n, where, server=None):
     """n pushes of a one-file commit each (the file at the root, or under preview/) from a
-    bare clone to a fresh server repository; only `git push` is timed."""
-    repo = bench.server.fresh_repo(bench.base[size], commit, "floor%s-%d" % (where, size))
+    bare clone to a fresh repository of `server` (bench.server unless told: over https, git
+    trusts the server's CA through GIT_SSL_CAINFO); only `git push` is timed."""
+    server = server or bench.server
+    repo = server.fresh_repo(bench.base[size], commit, "floor%s-%d" % (where, size))
     local = tempfile.mkdtemp(prefix="floor-", dir=bench.work)
     git("init", "-q", "--bare", "--initial-branch=main", local)
     with open(os.path.join(local, "objects", "info", "alternates"), "w") as f:
         f.write(os.path.join(bench.server.repo_path(bench.base[size]), "objects") + "\n")
     git("--git-dir", local, "update-ref", "refs/heads/main", commit)
     git("--git-dir", local, "config", "gc.auto", "0")
-    url = bench.server.repo_url(repo, credentials=True)
+    url = server.repo_url(repo, credentials=True)
     times = []
     head = commit
     for i in range(n):
@@ -523,7 +573,7 @@ def floor_pushes(bench, size, commit, n, where):
             tree = git("--git-dir", local, "mktree", input=("\n".join(root) + "\n").encode()).strip()
         head = git("--git-dir", local, "commit-tree", tree, "-p", head, "-m", "floor %d" % i).strip()
         start = time.monotonic()
-        git("--git-dir", local, "push", "-q", url, "%s:refs/heads/main" % head)
+        git("--git-dir", local, "push", "-q", url, "%s:refs/heads/main" % head, env=server.git_env)
         times.append(time.monotonic() - start)
     if not bench.keep:
         shutil.rmtree(local, ignore_errors=True)
@@ -572,6 +622,10 @@ class Bench:
         self.template = PreviewTemplate(self.manifestor, self.work)
         log("preview template: %d files, %d bytes" % (len(self.template.files), sum(len(t) for t in self.template.files.values())))
         self.server = GitServer(self.work)
+        # The https rows: a second server, with TLS and a private CA, over the same repositories.
+        self.tls_server = None
+        if "https" in a.modes:
+            self.tls_server = GitServer(self.work, tls=True, repos=self.server.repos, password=self.server.password)
         skeleton = read_skeleton()
         for size in sorted(set(a.sizes) | set(a.read_sizes)):
             name = "base-%d" % size
@@ -590,15 +644,25 @@ class Bench:
             self.clones[size] = clone
             log("baseline clone of %d previews in %.1f s" % (size, time.monotonic() - start))
 
+    def git_server(self, mode):
+        """The https mode pushes to the TLS server, every other mode to the plain http one."""
+        return self.tls_server if mode == "https" else self.server
+
     def manifestor_sequential(self, rnd, size, mode):
-        repo = self.server.fresh_repo(self.base[size], self.base_commit[size], "seq-%s-%d" % (mode, size))
-        serve = Serve(self, repo, self.base[size], self.base_commit[size], signed=mode == "signed")
+        server = self.git_server(mode)
+        repo = server.fresh_repo(self.base[size], self.base_commit[size], "seq-%s-%d" % (mode, size))
+        serve = Serve(self, repo, self.base[size], self.base_commit[size], signed=mode == "signed", server=server)
         try:
             serve.warm_up("w%s%d" % (mode[0], rnd))
-            fetches = self.server.fetches(repo)
+            fetches = server.fetches(repo)
             prefix = "s%s%d" % (mode[0], rnd)
+            requests, cpu = server.all_requests(repo), (cpu_seconds(serve.proc.pid), server.cpu())
             lat, _ = sequential(serve.port, self.token, prefix, self.args.seq)
-            if self.server.fetches(repo) != fetches:
+            # What each deploy cost, on either side of the wire (the why of the https rows).
+            self.record("seq-%s-%d-requests" % (mode, size), (server.all_requests(repo) - requests) / len(lat))
+            self.record("seq-%s-%d-cpu" % (mode, size), (cpu_seconds(serve.proc.pid) - cpu[0]) / len(lat))
+            self.record("seq-%s-%d-server-cpu" % (mode, size), (server.cpu() - cpu[1]) / len(lat))
+            if server.fetches(repo) != fetches:
                 self.notes.append("round %d: %s at %d fetched during the sequential run" % (rnd, mode, size))
             if mode == "fast":
                 # The same deploys again: each a no-op, answered after one look at the remote's
@@ -619,19 +683,22 @@ class Bench:
 
     def manifestor_burst(self, rnd, mode):
         size = max(self.args.sizes)
-        repo = self.server.fresh_repo(self.base[size], self.base_commit[size], "burst-%s" % mode)
-        serve = Serve(self, repo, self.base[size], self.base_commit[size], signed=mode == "signed")
+        server = self.git_server(mode)
+        repo = server.fresh_repo(self.base[size], self.base_commit[size], "burst-%s" % mode)
+        serve = Serve(self, repo, self.base[size], self.base_commit[size], signed=mode == "signed", server=server)
         try:
             serve.warm_up("w%s%d" % (mode[0], rnd))
             rss_before = serve.status("VmRSS")
             reset = serve.reset_peak_rss()
-            pushes_before = self.server.pushes(repo)
+            pushes_before = server.pushes(repo)
             prefix = "b%s%d" % (mode[0], rnd)
+            cpu = (cpu_seconds(serve.proc.pid), server.cpu())
             wall, lat, answers, failures = burst(serve.port, self.token, prefix, self.args.burst, self.args.clients)
-            pushes = self.server.pushes(repo) - pushes_before
+            cpu = ((cpu_seconds(serve.proc.pid) - cpu[0]) / max(1, len(answers)), (server.cpu() - cpu[1]) / max(1, len(answers)))
+            pushes = server.pushes(repo) - pushes_before
             peak = serve.status("VmHWM")
             anon, filed = serve.status("RssAnon"), serve.status("RssFile")
-            ok, missing, not_in_history = landed(self.server, repo, answers, prefix, self.args.burst)
+            ok, missing, not_in_history = landed(server, repo, answers, prefix, self.args.burst)
         finally:
             serve.stop()
         if failures:
@@ -641,7 +708,7 @@ class Bench:
         return {"wall": wall, "throughput": len(answers) / wall, "p50": percentile(lat, 0.5),
                 "p99": percentile(lat, 0.99), "pushes": pushes, "landed": ok, "answered": len(answers),
                 "missing": len(missing) + len(not_in_history), "rss": peak, "rss_before": rss_before,
-                "rss_anon": anon, "rss_file": filed}
+                "rss_anon": anon, "rss_file": filed, "cpu": cpu[0], "server-cpu": cpu[1]}
 
     def baseline_sequential(self, rnd, size, n):
         repo = self.server.fresh_repo(self.base[size], self.base_commit[size], "baseline-%d" % size)
@@ -684,6 +751,15 @@ class Bench:
                     p50["floor-%s-%d" % (where, size)] = percentile(t, 0.5)
                 log("  floor %d: root p50 %.0f ms, preview p50 %.0f ms" % (
                     size, p50["floor-root-%d" % size] * 1e3, p50["floor-preview-%d" % size] * 1e3))
+                if self.tls_server:
+                    # The same floor over https: what TLS costs a bare `git push` on this server.
+                    for where in ("root", "preview"):
+                        t = floor_pushes(self, size, self.base_commit[size], a.floor, where, self.tls_server)
+                        self.record("floor-https-%s-%d-p50" % (where, size), percentile(t, 0.5))
+                        p50["floor-https-%s-%d" % (where, size)] = percentile(t, 0.5)
+                    self.record("ratio-floor-https-http-%d" % size, p50["floor-https-root-%d" % size] / p50["floor-root-%d" % size])
+                    log("  floor %d over https: root p50 %.0f ms, preview p50 %.0f ms" % (
+                        size, p50["floor-https-root-%d" % size] * 1e3, p50["floor-https-preview-%d" % size] * 1e3))
                 # Odd rounds measure the modes in order, even rounds reversed, so that neither
                 # always runs second (the machine drifts within a round).
                 for mode in (a.modes if rnd % 2 else list(reversed(a.modes))):
@@ -701,14 +777,18 @@ class Bench:
                 log("  baseline sequential at %d: p50 %.0f ms" % (size, percentile(lat, 0.5) * 1e3))
             # Ratios within the round.
             for mode in a.modes:
+                floor = "floor-https-" if mode == "https" else "floor-"  # each against the floor of its scheme
                 for size in a.sizes:
-                    self.record("ratio-%s-floor-%d" % (mode, size), p50["seq-%s-%d" % (mode, size)] / p50["floor-root-%d" % size])
-                    self.record("ratio-%s-floorp-%d" % (mode, size), p50["seq-%s-%d" % (mode, size)] / p50["floor-preview-%d" % size])
+                    self.record("ratio-%s-floor-%d" % (mode, size), p50["seq-%s-%d" % (mode, size)] / p50["%sroot-%d" % (floor, size)])
+                    self.record("ratio-%s-floorp-%d" % (mode, size), p50["seq-%s-%d" % (mode, size)] / p50["%spreview-%d" % (floor, size)])
                     self.record("ratio-%s-baseline-%d" % (mode, size), p50["seq-%s-%d" % (mode, size)] / p50["baseline-%d" % size])
                 self.record("ratio-%s-scale" % mode, p50["seq-%s-%d" % (mode, large)] / p50["seq-%s-%d" % (mode, small)])
             if "signed" in a.modes and "fast" in a.modes:
                 for size in a.sizes:
                     self.record("ratio-signed-unsigned-%d" % size, p50["seq-signed-%d" % size] / p50["seq-fast-%d" % size])
+            if "https" in a.modes and "fast" in a.modes:
+                for size in a.sizes:
+                    self.record("ratio-https-http-%d" % size, p50["seq-https-%d" % size] / p50["seq-fast-%d" % size])
             self.record("ratio-baseline-scale", p50["baseline-%d" % large] / p50["baseline-%d" % small])
             self.record("ratio-floor-scale", p50["floor-root-%d" % large] / p50["floor-root-%d" % small])
             self.record("ratio-floorp-scale", p50["floor-preview-%d" % large] / p50["floor-preview-%d" % small])
@@ -719,13 +799,16 @@ class Bench:
                     reads.measure_signing(self, rnd, size)
             # Bursts.
             bursts = {}
-            for mode in [m for m in a.modes if m != "signed"]:
+            burst_modes = [m for m in a.modes if m != "signed"]
+            for mode in (burst_modes if rnd % 2 else list(reversed(burst_modes))):
                 r = self.manifestor_burst(rnd, mode)
                 bursts[mode] = r
                 for k, v in r.items():
                     self.record("burst-%s-%s" % (mode, k), v)
                 log("  manifestor (%s push) burst: %.0f/s, p99 %.0f ms, %d pushes, landed %s, peak RSS %.0f MiB" % (
                     mode, r["throughput"], r["p99"] * 1e3, r["pushes"], r["landed"], r["rss"]))
+            if "https" in bursts and "fast" in bursts:
+                self.record("ratio-https-burst-http", bursts["https"]["throughput"] / bursts["fast"]["throughput"])
             if a.baseline_burst > 0:
                 r = self.baseline_burst(rnd)
                 for k, v in r.items():
@@ -747,10 +830,12 @@ class Bench:
         self.render_seconds = seconds
 
     def cleanup(self):
-        try:
-            self.server.stop()
-        except Exception:  # noqa: BLE001
-            pass
+        for server in (getattr(self, "tls_server", None), getattr(self, "server", None)):
+            try:
+                if server:
+                    server.stop()
+            except Exception:  # noqa: BLE001
+                pass
         if self.keep:
             log("work folder kept: %s" % self.work)
         else:
@@ -784,16 +869,24 @@ def table(bench):
     lines = []
     add = lines.append
     modes = a.modes
-    label = {"fast": "Manifestor", "signed": "Manifestor, commits signed"}
+    label = {"fast": "Manifestor", "signed": "Manifestor, commits signed", "https": "Manifestor over https"}
     add("| measure | median | min | max |")
     add("|---|---|---|---|")
     for size in a.sizes:
         add("| **%s previews in the repository** | | | |" % format(size, ","))
         add("| floor: `git push` of a one-file commit (file at the root), p50 | %s |" % summary(R.get("floor-root-%d-p50" % size), ms))
         add("| floor: `git push` of a one-file commit under `preview/`, p50 | %s |" % summary(R.get("floor-preview-%d-p50" % size), ms))
+        if "https" in modes:
+            add("| floor over https: `git push` of a one-file commit (file at the root), p50 | %s |" % summary(R.get("floor-https-root-%d-p50" % size), ms))
+            add("| floor over https: `git push` of a one-file commit under `preview/`, p50 | %s |" % summary(R.get("floor-https-preview-%d-p50" % size), ms))
+            add("| ratio floor over https / floor over http (file at the root) | %s |" % summary(R.get("ratio-floor-https-http-%d" % size), x))
         for mode in modes:
             for q in (50, 90, 99):
                 add("| %s sequential deploy-preview, p%d | %s |" % (label[mode], q, summary(R.get("seq-%s-%d-p%d" % (mode, size, q)), ms)))
+            add("| %s sequential: git server requests per deploy | %s |" % (label[mode], summary(R.get("seq-%s-%d-requests" % (mode, size)), two)))
+            add("| %s sequential: CPU per deploy, Manifestor | %s |" % (label[mode], summary(R.get("seq-%s-%d-cpu" % (mode, size)), ms)))
+            add("| %s sequential: CPU per deploy, git server (lighttpd with its TLS, and git) | %s |" % (
+                label[mode], summary(R.get("seq-%s-%d-server-cpu" % (mode, size)), ms)))
         if "fast" in modes:
             add("| Manifestor unchanged re-deploy (the no-op path), p50 | %s |" % summary(R.get("noop-%d-p50" % size), ms))
             add("| ratio unchanged re-deploy p50 / changing deploy p50 | %s |" % summary(R.get("ratio-noop-change-%d" % size), x))
@@ -802,9 +895,12 @@ def table(bench):
         for q in (50, 90, 99):
             add("| baseline (git CLI: pull, write, add, commit, push) sequential, p%d | %s |" % (q, summary(R.get("baseline-%d-p%d" % (size, q)), ms)))
         for mode in modes:
-            add("| ratio %s p50 / floor (root) p50 | %s |" % (label[mode], summary(R.get("ratio-%s-floor-%d" % (mode, size)), x)))
-            add("| ratio %s p50 / floor (`preview/`) p50 | %s |" % (label[mode], summary(R.get("ratio-%s-floorp-%d" % (mode, size)), x)))
+            floor = "floor over https" if mode == "https" else "floor"
+            add("| ratio %s p50 / %s (root) p50 | %s |" % (label[mode], floor, summary(R.get("ratio-%s-floor-%d" % (mode, size)), x)))
+            add("| ratio %s p50 / %s (`preview/`) p50 | %s |" % (label[mode], floor, summary(R.get("ratio-%s-floorp-%d" % (mode, size)), x)))
             add("| ratio %s p50 / baseline p50 | %s |" % (label[mode], summary(R.get("ratio-%s-baseline-%d" % (mode, size)), x)))
+        if "https" in modes and "fast" in modes:
+            add("| ratio Manifestor over https p50 / Manifestor (http) p50 | %s |" % summary(R.get("ratio-https-http-%d" % size), x))
     if "signed" in modes and "fast" in modes:
         for size in a.sizes:
             add("| ratio signed p50 / unsigned p50 at %s previews (goal: at most 1.05x) | %s |" % (
@@ -822,11 +918,15 @@ def table(bench):
         add("| %s latency p50 | %s |" % (label[mode], summary(R.get("burst-%s-p50" % mode), ms)))
         add("| %s latency p99 | %s |" % (label[mode], summary(R.get("burst-%s-p99" % mode), ms)))
         add("| %s pushes | %s |" % (label[mode], summary(R.get("burst-%s-pushes" % mode), n)))
+        add("| %s CPU per deploy, Manifestor | %s |" % (label[mode], summary(R.get("burst-%s-cpu" % mode), ms)))
+        add("| %s CPU per deploy, git server (lighttpd with its TLS, and git) | %s |" % (label[mode], summary(R.get("burst-%s-server-cpu" % mode), ms)))
         landed_runs = R.get("burst-%s-landed" % mode, [])
         add("| %s all %d landed (runs) | %d of %d | | |" % (label[mode], a.burst, sum(1 for v in landed_runs if v), len(landed_runs)))
         add("| %s peak RSS (VmHWM, reset before the burst) | %s |" % (label[mode], summary(R.get("burst-%s-rss" % mode), mib)))
         add("| %s RSS after the burst: anonymous | %s |" % (label[mode], summary(R.get("burst-%s-rss_anon" % mode), mib)))
         add("| %s RSS after the burst: file-backed (binary, libraries, mapped packs) | %s |" % (label[mode], summary(R.get("burst-%s-rss_file" % mode), mib)))
+    if "https" in burst_modes and "fast" in burst_modes:
+        add("| ratio Manifestor over https throughput / Manifestor (http) throughput | %s |" % summary(R.get("ratio-https-burst-http"), x))
     if a.baseline_burst:
         add("| baseline throughput (%d requests from %d clients) | %s |" % (a.baseline_burst, a.clients, summary(R.get("burst-baseline-throughput"), per_s)))
         add("| baseline latency p99 | %s |" % summary(R.get("burst-baseline-p99"), ms))
@@ -879,10 +979,66 @@ def goals(bench):
     if "signed" in a.modes and "fast" in a.modes:
         v = max(med("ratio-signed-unsigned-%d" % size) for size in a.sizes)
         goal("signed commits: sequential p50 at most 1.05x unsigned (worst size)", "%.3fx" % v, v <= 1.05)
+    if "https" in a.modes and "fast" in a.modes:
+        https_goals(bench, goal, med, large)
     reads.goals(bench, goal)
     if bench.render_seconds:
         goal("1,000 preview environments rendered in under one second", "%.3f s" % bench.render_seconds[0], bench.render_seconds[0] < 1)
     return "| goal | measured (median of rounds) | |\n|---|---|---|\n" + "\n".join(rows)
+
+
+def https_goals(bench, goal, med, large):
+    """The goals of the https rows (issue 13), and for each one missed a note with what the run
+    measured beside it: how much TLS costs a bare `git push` on the same server, and whether
+    Manifestor's https deploys pushed and fetched as its http ones did."""
+    R = bench.results
+    size = format(large, ",")
+    vs_http = med("ratio-https-http-%d" % large)
+    goal("https: sequential p50 at %s previews at most 1.15x the http p50" % size, "%.2fx" % vs_http, vs_http <= 1.15)
+    vs_floor = med("ratio-https-floor-%d" % large)
+    goal("https: sequential p50 at %s previews at most 1.5x a bare `git push` over https (file at the root)" % size,
+         "%.2fx" % vs_floor, vs_floor <= 1.5)
+    vs_burst = med("ratio-https-burst-http")
+    goal("https: burst throughput at least 0.9x the http burst's", "%.2fx" % vs_burst, vs_burst >= 0.9)
+    https, http = med("seq-https-%d-p50" % large), med("seq-fast-%d-p50" % large)
+    floor_https, floor_http = med("floor-https-root-%d-p50" % large), med("floor-root-%d-p50" % large)
+    tls = "a bare `git push` pays %.0f ms more over https than over http on the same server (%s vs %s)" % (
+        (floor_https - floor_http) * 1e3, fmt_ms(floor_https), fmt_ms(floor_http))
+    cost = lambda mode: "%.2f git requests, CPU %s in Manifestor and %s in the git server" % (  # noqa: E731
+        med("seq-%s-%d-requests" % (mode, large)), fmt_ms(med("seq-%s-%d-cpu" % (mode, large))),
+        fmt_ms(med("seq-%s-%d-server-cpu" % (mode, large))))
+    tls += "; per deploy over https %s, over http %s" % (cost("https"), cost("fast"))
+    if not vs_http <= 1.15:
+        bench.notes.append("https sequential goal missed: p50 %s over https vs %s over http at %s previews (+%.0f ms); %s, "
+                           "so what does not come from TLS itself is %.0f ms per deploy" % (
+                               fmt_ms(https), fmt_ms(http), size, (https - http) * 1e3, tls,
+                               ((https - http) - (floor_https - floor_http)) * 1e3))
+    if not vs_floor <= 1.5:
+        bench.notes.append("https floor goal missed: p50 %s over https vs the https floor %s at %s previews; %s" % (
+            fmt_ms(https), fmt_ms(floor_https), size, tls))
+    if not vs_burst >= 0.9:
+        pushes = (med("burst-https-pushes"), med("burst-fast-pushes"))
+        rounds = len(R.get("ratio-https-burst-http", []))
+        cpu_https = med("burst-https-cpu") + med("burst-https-server-cpu")
+        cpu_http = med("burst-fast-cpu") + med("burst-fast-server-cpu")
+        if cpu_https <= cpu_http * 1.1:
+            why = ("about the same CPU per deploy over both schemes, so what TLS adds is not what slowed the https "
+                   "burst: its deploys waited on something else (the disk, other work on the machine)")
+        else:
+            why = ("%.0f%% more CPU per deploy over https, both sides together: on a machine whose cores both sides "
+                   "share, that extra work is the gap" % ((cpu_https / cpu_http - 1) * 100))
+        measured = ("https burst goal missed: %.0f/s over https vs %.0f/s over http, in %.0f pushes vs %.0f, p99 %s vs %s; "
+                    "CPU per deploy over https %s in Manifestor and %s in the git server, over http %s and %s: " % (
+                        med("burst-https-throughput"), med("burst-fast-throughput"), pushes[0], pushes[1],
+                        fmt_ms(med("burst-https-p99")), fmt_ms(med("burst-fast-p99")),
+                        fmt_ms(med("burst-https-cpu")), fmt_ms(med("burst-https-server-cpu")),
+                        fmt_ms(med("burst-fast-cpu")), fmt_ms(med("burst-fast-server-cpu"))))
+        order = "; with one round the https burst always ran second, after the http one" if rounds == 1 else ""
+        bench.notes.append(measured + why + order)
+    for key, what in (("https", "over https"), ("fast", "over http")):
+        lr = R.get("burst-%s-landed" % key, [])
+        if lr and not all(lr):
+            bench.notes.append("burst %s: not every deploy landed in %d of %d runs" % (what, sum(1 for v in lr if not v), len(lr)))
 
 
 def main():
@@ -906,9 +1062,10 @@ def main():
                    help="sizes of the reads rows (bench/reads.py): deploys alone and polled, list pages, GETs ('' skips)")
     p.add_argument("--no-signing-pair", dest="signing_pair", action="store_false",
                    help="skip the signed/unsigned pair measured deploy by deploy in turn (bench/reads.py)")
-    p.add_argument("--modes", default="fast",
-                   help="comma-separated: fast (Manifestor as shipped), signed (the same with every commit "
-                        "SSH-signed; sequential runs only)")
+    p.add_argument("--modes", default="fast,https",
+                   help="comma-separated: fast (Manifestor as shipped, pushing over http), https (the same "
+                        "pushing over https to a TLS git server with a private CA, the floor measured over https "
+                        "too), signed (every commit SSH-signed; sequential runs only)")
     p.add_argument("--quick", action="store_true", help="a smoke run: 1 round, small counts")
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results.md"))
     args = p.parse_args()
@@ -916,8 +1073,8 @@ def main():
     args.modes = args.modes.split(",")
     args.read_sizes = sorted(int(s) for s in args.read_sizes.split(",") if s)
     for mode in args.modes:
-        if mode not in ("fast", "signed"):
-            p.error("--modes: %s is not fast or signed" % mode)
+        if mode not in ("fast", "signed", "https"):
+            p.error("--modes: %s is not fast, signed or https" % mode)
     if args.quick:
         args.rounds, args.seq, args.baseline_seq, args.baseline_seq_small, args.floor = 1, 20, 5, 5, 5
         args.burst, args.baseline_burst = min(args.burst, 200), min(args.baseline_burst, 20)
@@ -933,7 +1090,7 @@ def main():
     cpu = os.cpu_count()
     header = ["# Manifestor benchmark results", "",
               "Generated by `make bench` (bench/run.py) on %s: %d cores, %s, git %s, libgit2 (Debian 12); "
-              "lighttpd + git http-backend with basic auth on 127.0.0.1. %d round(s); each figure is the median "
+              "lighttpd + git http-backend with basic auth on 127.0.0.1%s. %d round(s); each figure is the median "
               "of the rounds with min and max; ratios are computed within a round, then summarised. "
               "Sequential: %d Manifestor deploys per measurement (after 3 warm-up deploys), %d/%d baseline deploys "
               "at %s/%s previews, %d floor pushes. Every measurement pushes into its own fresh server repository "
@@ -941,6 +1098,8 @@ def main():
               "ref at the tip). Work folder (server repositories, caches, clones) on $TMPDIR, where creating a "
               "1 KB file took %.0f us. The whole run took %.0f s; generating the repositories took %s." % (
                   time.strftime("%Y-%m-%d %H:%M"), cpu, os.uname().release, git("--version").split()[-1],
+                  ", and a second one with TLS (a private CA, `repository.caFile`) over the same repositories for the "
+                  "https rows" if "https" in args.modes else "",
                   args.rounds, args.seq, args.baseline_seq_small, args.baseline_seq, format(min(args.sizes), ","),
                   format(max(args.sizes), ","), args.floor, bench.file_create_us, elapsed,
                   ", ".join("%.1f s for %s previews" % (s, format(k, ",")) for k, s in sorted(bench.generated.items()))), ""]
