@@ -9,12 +9,13 @@ extension Repository {
     /// the branch does not exist yet) to `commit`, never forced. A remote whose branch is not at
     /// `expected`, or that refuses the update, throws `.refused`.
     ///
-    /// For plain `http://` remotes the push is a compare-and-swap spoken directly in git's smart
-    /// HTTP protocol (`SmartHTTPClient`), with a thin pack of exactly the objects the new commits
-    /// created (`ThinPackWriter`): its cost grows with the change, not with the repository. Every
-    /// other case goes through libgit2's `git_remote_push` (`push(_:refspecs:)`): file://, ssh://,
-    /// https://, a branch that does not exist yet, a history that is not a line of one-parent
-    /// commits, and a server that redirects or does not speak smart HTTP with report-status.
+    /// For `http://` and `https://` remotes the push is a compare-and-swap spoken directly in git's
+    /// smart HTTP protocol (`SmartHTTPClient` on `HTTPClient`, every exchange bounded), with a thin
+    /// pack of exactly the objects the new commits created (`ThinPackWriter`): its cost grows with
+    /// the change, not with the repository. Every other case goes through libgit2's
+    /// `git_remote_push` (`push(_:refspecs:)`): file://, ssh://, a branch that does not exist yet,
+    /// a history that is not a line of one-parent commits, and a server that redirects or does
+    /// not speak smart HTTP with report-status.
     public func pushBranch(_ remote: RemoteOptions, branch: String, commit: ObjectID, expected: ObjectID?) throws {
         try startPush(remote, branch: branch, commit: commit, expected: expected, on: nil).finish()
     }

@@ -44,6 +44,15 @@ extension Committer {
         }
     }
 
+    /// One page of the previews as the JSON bytes the API answers (`encodeAnswer`), encoded once
+    /// per tip and query however many readers ask.
+    public func encodedPreviews(_ query: PreviewQuery, domain: String) async throws -> Data {
+        let tip = try await readTip()
+        return try await reads.index.encoded(at: tip, key: .init(query: query, domain: domain)) { index in
+            try encodeAnswer(PreviewList(index: index, query: query, domain: domain, commit: tip?.hex))
+        }
+    }
+
     /// Starts building the preview index now (a server at start), so that the first list does
     /// not pay for reading every preview.
     public func prepareReads() {

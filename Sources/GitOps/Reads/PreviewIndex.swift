@@ -38,7 +38,7 @@ struct IndexedPreview: Sendable, Equatable {
 }
 
 /// Which previews a list wants.
-public struct PreviewFilter: Sendable, Equatable {
+public struct PreviewFilter: Sendable, Hashable {
     public var project: String?
     /// Only previews that expire before this time (previews without an expiry never match).
     public var expiringBefore: Date?

@@ -16,6 +16,14 @@ final class PreviewIndexKeeper: @unchecked Sendable {
     private let tips: TipRecord
     /// The index and its tip; touched on `queue` only.
     private var stored: (tip: ObjectID?, index: PreviewIndex)?
+    /// Encoded answers at the stored tip, by what was asked: pollers asking the same page at
+    /// the same tip share one encoding. Emptied whenever the tip moves; touched on `queue` only.
+    private var encoded: [EncodedKey: Data] = [:]
+
+    struct EncodedKey: Hashable {
+        var query: PreviewQuery
+        var domain: String
+    }
 
     init(readers: ReaderPool, tips: TipRecord, label: String) {
         self.readers = readers
@@ -32,9 +40,26 @@ final class PreviewIndexKeeper: @unchecked Sendable {
         }
     }
 
+    /// The encoded answer `make` gives for `key` at `tip`, made once per tip.
+    func encoded(at tip: ObjectID?, key: EncodedKey, _ make: @escaping @Sendable (PreviewIndex) throws -> Data) async throws -> Data {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Data, Error>) in
+            queue.async { [self] in
+                continuation.resume(with: Result {
+                    let index = try bring(to: tip)
+                    if let known = encoded[key] { return known }
+                    let data = try make(index)
+                    if encoded.count >= 64 { encoded.removeAll(keepingCapacity: true) }
+                    encoded[key] = data
+                    return data
+                })
+            }
+        }
+    }
+
     /// The index at `tip`, updated from the stored one.
     private func bring(to tip: ObjectID?) throws -> PreviewIndex {
         if let stored, stored.tip == tip { return stored.index }
+        encoded.removeAll(keepingCapacity: true)
         let old = stored
         // Taken out while it is changed, so that it is changed in place; a failure leaves no
         // index (the next read starts over) rather than one labelled with the wrong tip.

@@ -6,7 +6,7 @@ import Templates
 /// the task id its `continue` token names. Tokens are opaque to clients (base64url of a small
 /// JSON object), and a page resumes after a task id, not at an offset, so previews added or
 /// removed between two pages never make one that exists throughout appear twice or be skipped.
-public struct PreviewQuery: Sendable, Equatable {
+public struct PreviewQuery: Sendable, Hashable {
     public static let defaultLimit = 100
     public static let maxLimit = 1_000
 

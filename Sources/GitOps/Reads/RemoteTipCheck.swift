@@ -8,8 +8,9 @@ import GitWire
 ///
 /// Checks are shared: a read waits for the next check that starts after it arrived (one that
 /// started earlier might predate a write the reader was told about), and every read that
-/// arrived meanwhile takes the same answer. Checks start at most once per `spacing`, so a crowd
-/// of pollers costs the git server a bounded rate of advertisements, not one per read.
+/// arrived meanwhile takes the same answer. Once readers crowd (the last check answered more
+/// than one), checks start at most once per `spacing`, so a crowd of pollers costs the git
+/// server a bounded rate of advertisements, not one per read; a lone reader never waits.
 final class RemoteTipCheck: @unchecked Sendable {
     typealias Waiter = CheckedContinuation<ObjectID?, Error>
 
@@ -22,8 +23,10 @@ final class RemoteTipCheck: @unchecked Sendable {
     /// Whether a check is running or scheduled.
     private var busy = false
     private var lastStart: ContinuousClock.Instant?
+    /// How many readers the last check answered.
+    private var lastCrowd = 0
 
-    init(label: String, spacing: Duration = .milliseconds(5), check: @escaping @Sendable () throws -> ObjectID?) {
+    init(label: String, spacing: Duration = .milliseconds(25), check: @escaping @Sendable () throws -> ObjectID?) {
         self.check = check
         self.spacing = spacing
         queue = DispatchQueue(label: label, qos: .userInitiated)
@@ -43,7 +46,10 @@ final class RemoteTipCheck: @unchecked Sendable {
     }
 
     private func schedule() {
-        let delay = lock.withLock { lastStart.map { max(.zero, spacing - (ContinuousClock.now - $0)) } ?? .zero }
+        let delay = lock.withLock { () -> Duration in
+            guard lastCrowd > 1, let lastStart else { return .zero }
+            return max(.zero, spacing - (ContinuousClock.now - lastStart))
+        }
         if delay == .zero {
             queue.async { [self] in run() }
         } else {
@@ -55,6 +61,7 @@ final class RemoteTipCheck: @unchecked Sendable {
     private func run() {
         let batch = lock.withLock { () -> [Waiter] in
             lastStart = ContinuousClock.now
+            lastCrowd = waiting.count
             defer { waiting = [] }
             return waiting
         }

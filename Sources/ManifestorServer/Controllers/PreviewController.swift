@@ -82,7 +82,7 @@ struct PreviewController {
                                      continueToken: parameters.get("continue").map { String($0) },
                                      project: parameters.get("project").map { String($0) },
                                      expiringBefore: parameters.get("expiringBefore").map { String($0) })
-        let list = try await service.committer.previews(query, domain: domain)
-        return try jsonResponse(list)
+        let page = try await service.committer.encodedPreviews(query, domain: domain)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: page)))
     }
 }
