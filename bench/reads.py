@@ -10,8 +10,6 @@ Bench results and printed in the same table:
     falls on both alike; p50 of each and their ratio (goal: at most 1.05x).
 """
 
-import http.client
-import json
 import statistics
 import threading
 import time
@@ -19,32 +17,11 @@ import time
 from run import Client, Serve, log, percentile, sequential
 
 
-class Reader:
+class Reader(Client):
     """A keep-alive GET client."""
 
-    def __init__(self, port, token):
-        self.port, self.token, self.conn = port, token, None
-
     def get(self, path):
-        for attempt in range(2):
-            try:
-                if self.conn is None:
-                    self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-                start = time.monotonic()
-                self.conn.request("GET", path, headers={"Authorization": "Bearer %s" % self.token})
-                resp = self.conn.getresponse()
-                data = resp.read()
-                return resp.status, time.monotonic() - start, data
-            except (http.client.HTTPException, ConnectionError, OSError):
-                if self.conn:
-                    self.conn.close()
-                self.conn = None
-                if attempt == 1:
-                    raise
-
-    def close(self):
-        if self.conn:
-            self.conn.close()
+        return self.request("GET", path)
 
 
 def timed_gets(port, token, path, n):

@@ -255,26 +255,31 @@ class Client:
         self.token = token
         self.conn = None
 
-    def deploy(self, task, i):
-        body = deploy_body(i)
-        headers = {"Content-Type": "application/json", "Authorization": "Bearer %s" % self.token}
+    def request(self, method, path, body=None):
+        """One request on the keep-alive connection (reopened once if the server closed it):
+        (status, seconds, raw body)."""
+        headers = {"Authorization": "Bearer %s" % self.token}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         for attempt in range(2):
             try:
                 if self.conn is None:
                     self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
                 start = time.monotonic()
-                self.conn.request("POST", "/api/tasks/%s/deploy-preview" % task, body=body, headers=headers)
+                self.conn.request(method, path, body=body, headers=headers)
                 resp = self.conn.getresponse()
                 data = resp.read()
-                elapsed = time.monotonic() - start
-                answer = json.loads(data) if data else {}
-                return resp.status, elapsed, answer
+                return resp.status, time.monotonic() - start, data
             except (http.client.HTTPException, ConnectionError, OSError):
                 if self.conn:
                     self.conn.close()
                 self.conn = None
                 if attempt == 1:
                     raise
+
+    def deploy(self, task, i):
+        status, elapsed, data = self.request("POST", "/api/tasks/%s/deploy-preview" % task, deploy_body(i))
+        return status, elapsed, (json.loads(data) if data else {})
 
     def close(self):
         if self.conn:

@@ -26,12 +26,7 @@ extension Repository {
     public func startPush(_ remote: RemoteOptions, branch: String, commit: ObjectID, expected: ObjectID?,
                           on queue: DispatchQueue?) throws -> PendingPush {
         let pending = PendingPush(repository: self, remote: remote, branch: branch, commit: commit, expected: expected)
-        if let expected, let client = SmartHTTPClient(remote: remote),
-           let line = try commitLine(tip: commit, base: expected, maxCommits: 10_000, operation: "push") {
-            var odb: OpaquePointer?
-            try gitCall("push") { git_repository_odb(&odb, pointer) }
-            defer { git_odb_free(odb) }
-            let pack = try ThinPackWriter.pack(line, from: ObjectDatabase(repository: self, odb: odb!, operation: "push")).data
+        if let expected, let client = SmartHTTPClient(remote: remote), let pack = try thinPack(tip: commit, base: expected) {
             let transfer: @Sendable () -> Void = {
                 pending.network(Result { try client.push(branch: branch, commit: commit, expected: expected, pack: pack) })
             }
@@ -46,15 +41,20 @@ extension Repository {
     /// commit the remote has) is one line: over smart HTTP with a thin pack of that line (every
     /// exchange bounded), else through libgit2. A branch already at `commit` is left as it is.
     public func pushNewBranch(_ remote: RemoteOptions, branch: String, commit: ObjectID, base: ObjectID?) throws {
-        if let base, let client = SmartHTTPClient(remote: remote),
-           let line = try commitLine(tip: commit, base: base, maxCommits: 10_000, operation: "push") {
-            var odb: OpaquePointer?
-            try gitCall("push") { git_repository_odb(&odb, pointer) }
-            defer { git_odb_free(odb) }
-            let pack = try ThinPackWriter.pack(line, from: ObjectDatabase(repository: self, odb: odb!, operation: "push")).data
+        if let base, let client = SmartHTTPClient(remote: remote), let pack = try thinPack(tip: commit, base: base) {
             if try client.push(branch: branch, commit: commit, expected: nil, pack: pack) { return }
         }
         try push(remote, refspecs: ["\(commit.hex):refs/heads/\(branch)"])
+    }
+
+    /// The thin pack of the objects `base..tip` created, or nil when that history is not a line
+    /// (`commitLine`).
+    private func thinPack(tip: ObjectID, base: ObjectID) throws -> Data? {
+        guard let line = try commitLine(tip: tip, base: base, maxCommits: 10_000, operation: "push") else { return nil }
+        var odb: OpaquePointer?
+        try gitCall("push") { git_repository_odb(&odb, pointer) }
+        defer { git_odb_free(odb) }
+        return try ThinPackWriter.pack(line, from: ObjectDatabase(repository: self, odb: odb!, operation: "push")).data
     }
 
     /// The commits of `base..tip`, newest first, each with its tree and its parent's tree; nil
