@@ -1,0 +1,107 @@
+import Foundation
+import GitStore
+import Logging
+
+/// Keeps the cache small while it serves: once about `threshold` loose objects are in it, they
+/// are written into one pack and deleted; then packs are merged geometrically (the smallest
+/// ones, whenever one is not at least twice the size of all smaller ones together), so their
+/// number grows with the logarithm of the history. Runs on the git thread, holding the cache's
+/// lock, between batches.
+///
+/// Counting loose objects is cheap: the 256 fan-out folders are walked only when this process
+/// cannot know the count (the repository was just opened, or another process held the lock
+/// since), and otherwise the objects this process wrote are added up as they are written.
+final class CachePacker {
+    /// Below this many loose objects, nothing is packed.
+    let threshold: Int
+    /// Packs above this many objects are never merged again: merging re-computes every delta,
+    /// so a merge of the whole history would stop writes for as long as that takes.
+    let largestMerged: Int
+    private let logger: Logger
+    private let metrics: any CommitterMetrics
+    /// A test hook (`MANIFESTOR_TEST_PACKING_PAUSE=<run>-<stage>:<file>`): stop packing for good at
+    /// that point, after creating the file, so that a test can kill the process right there.
+    private let pause: (point: String, marker: String)?
+    /// The repository the count below belongs to, the loose objects counted in it, and its
+    /// writer's counter at that time.
+    private var counted: (repository: ObjectIdentifier, loose: Int, written: Int)?
+    private var fetchesSinceMergeCheck = 0
+
+    init(threshold: Int, largestMerged: Int = 200_000, logger: Logger, metrics: any CommitterMetrics,
+         environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.threshold = threshold; self.largestMerged = largestMerged; self.logger = logger; self.metrics = metrics
+        pause = environment["MANIFESTOR_TEST_PACKING_PAUSE"].flatMap { value in
+            let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
+            return parts.count == 2 ? (parts[0], parts[1]) : nil
+        }
+    }
+
+    /// Another process may have written to the cache: count again before deciding.
+    func othersMayHaveWritten() { counted = nil }
+
+    /// A fetch may have added a pack.
+    func fetched() { fetchesSinceMergeCheck += 1 }
+
+    /// The loose objects in `repo`, as far as this process knows.
+    func looseEstimate(_ repo: Repository) -> Int {
+        let identity = ObjectIdentifier(repo)
+        if counted?.repository != identity {
+            let (count, removed) = repo.countLooseObjects()
+            if !removed.isEmpty {
+                logger.notice("removed leftovers of a killed process", metadata: ["paths": "\(removed)"])
+            }
+            counted = (identity, count, repo.looseObjectsWritten)
+        }
+        return counted!.loose + repo.looseObjectsWritten - counted!.written
+    }
+
+    /// Packs `repo` when it is due. True when packs were merged (and deleted), so a fresh
+    /// instance of the repository would map less. A failure leaves the count as if it had
+    /// packed, so that the next attempt waits for `threshold` more objects.
+    func maintain(_ repo: Repository) throws -> Bool {
+        let loose = looseEstimate(repo)
+        let mergeCheck = fetchesSinceMergeCheck >= 16
+        guard loose >= threshold || mergeCheck else { return false }
+        let start = ContinuousClock.now
+        var packed: PackingReport?
+        if loose >= threshold {
+            counted = (ObjectIdentifier(repo), 0, repo.looseObjectsWritten)
+            packed = try repo.packLooseObjects(checkpoint: { checkpoint("loose", $0) })
+        }
+        fetchesSinceMergeCheck = 0
+        let chosen = Self.packsToMerge(repo.packs(), largest: largestMerged)
+        let merged = chosen.count < 2 ? nil : try repo.mergePacks(chosen, checkpoint: { checkpoint("merge", $0) })
+        if packed != nil || merged != nil {
+            metrics.cachePacked(looseObjects: packed?.objects ?? 0, mergedPacks: merged?.removed ?? 0, seconds: seconds(since: start))
+            logger.info("packed the cache", metadata: [
+                "loose_objects": "\(packed?.objects ?? 0)", "packs_merged": "\(merged?.removed ?? 0)",
+                "merged_objects": "\(merged?.objects ?? 0)", "packs": "\(repo.packs().count)",
+                "ms": "\(Int(seconds(since: start) * 1000))"])
+        }
+        return merged != nil
+    }
+
+    /// The packs to merge, from `packs` (smallest first): the longest run of the smallest ones
+    /// whose last is smaller than twice all before it together, leaving packs that each hold
+    /// at least twice what all smaller packs hold. Packs over `largest` objects stay as they are.
+    static func packsToMerge(_ packs: [PackInfo], largest: Int) -> [PackInfo] {
+        let candidates = packs.filter { $0.objects <= largest }.sorted { $0.objects < $1.objects }
+        var end = 0
+        var total = 0
+        for (index, pack) in candidates.enumerated() {
+            if index > 0, pack.objects < 2 * total { end = index + 1 }
+            total += pack.objects
+        }
+        var chosen = Array(candidates.prefix(end))
+        // What merging them makes must stay under the bound as well.
+        while chosen.count > 1, chosen.reduce(0, { $0 + $1.objects }) > largest { chosen.removeLast() }
+        return chosen.count > 1 ? chosen : []
+    }
+
+    private func checkpoint(_ run: String, _ stage: PackingStage) {
+        guard let pause, pause.point == "\(run)-\(stage.rawValue)" else { return }
+        _ = FileManager.default.createFile(atPath: pause.marker, contents: Data("\(getpid())\n".utf8))
+        logger.warning("packing paused for good by MANIFESTOR_TEST_PACKING_PAUSE", metadata: ["at": "\(pause.point)"])
+        DispatchSemaphore(value: 0).wait()
+    }
+}
