@@ -22,10 +22,14 @@ public final class Committer: @unchecked Sendable {
         public var signer: SSHSigner?
         /// The cache is packed once about this many loose objects are in it (`CachePacker`).
         public var packLooseObjects: Int
+        /// Merges of packs up to this many objects run on the git thread; larger ones are
+        /// written in the background (`CachePacker`).
+        public var packInlineMergeObjects = 2_000
 
-        /// `repository.packLooseObjects`'s default: about 20 deploys' objects, a few MiB of loose
-        /// files at 1,000 previews, packed in tens of milliseconds.
-        public static let defaultPackLooseObjects = 256
+        /// `repository.packLooseObjects`'s default: about 10 deploys' objects (loose trees are
+        /// stored uncompressed: about 1 MiB at 1,000 previews, 5 MiB at 10,000), packed in tens
+        /// of milliseconds.
+        public static let defaultPackLooseObjects = 128
 
         public init(remote: RemoteOptions, branch: String, cacheDirectory: URL, author: (name: String, email: String),
                     maxPushAttempts: Int = 20, maxBatch: Int = 256, lockTimeoutSeconds: Double = 120, signer: SSHSigner? = nil,
@@ -60,6 +64,7 @@ public final class Committer: @unchecked Sendable {
         let reached = ReachedFlag()
         cache = CacheHandle(remote: settings.remote, branch: settings.branch, directory: settings.cacheDirectory,
                             lockTimeoutSeconds: settings.lockTimeoutSeconds, packThreshold: settings.packLooseObjects,
+                            inlineMerge: settings.packInlineMergeObjects,
                             logger: logger, metrics: metrics,
                             reached: { reached.set() })
         publisher = Publisher(cache: cache, settings: .init(author: settings.author, maxPushAttempts: settings.maxPushAttempts,

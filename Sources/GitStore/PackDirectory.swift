@@ -20,10 +20,13 @@ public struct PackInfo: Sendable, Equatable {
 /// The files behind packing: loose objects in `objects/xx/`, packs in `objects/pack/`, read and
 /// changed so that a process killed at any point leaves a repository git and libgit2 can read.
 /// Everything that deletes or renames runs only under the cache's lock.
-enum PackDirectory {
+public enum PackDirectory {
     /// Where a pack is written before it is moved into `objects/pack/`: inside the repository
     /// (the same file system, so a rename moves it) but outside `objects/`, where no reader looks.
     static let temporaryFolder = "manifestor-packing.tmp"
+    /// The same for a merge this process writes beside the lock holder
+    /// (`Repository.writeMergedPack`), named after the process.
+    public static var backgroundFolder: String { "manifestor-merging-\(getpid()).tmp" }
 
     /// The loose objects in `objects`' 256 fan-out folders. `removeTemporaries`: unlink the
     /// `tmp_obj_*` files a killed writer left (only under the lock: a live writer's look the same).
@@ -102,14 +105,10 @@ enum PackDirectory {
         return stat(path, &info) == 0 ? Int(info.st_size) : nil
     }
 
-    /// Moves the pack `name` written in `temporary` into `objects/pack`: each file flushed to
-    /// disk first, the `.pack` renamed before the `.idx` (readers find a pack through its index,
+    /// Moves the pack `name` written (and flushed) in `temporary` into `objects/pack`: the `.pack` renamed before the `.idx` (readers find a pack through its index,
     /// so none sees a pack that is not complete), the folder flushed after each rename.
     static func install(_ name: String, from temporary: String, into objects: String) throws {
         let folder = objects + "/pack"
-        for suffix in [".pack", ".idx"] {
-            try sync(temporary + "/" + name + suffix)
-        }
         for suffix in [".pack", ".idx"] {
             guard rename(temporary + "/" + name + suffix, folder + "/" + name + suffix) == 0 else {
                 throw failure("cannot move \(name)\(suffix) into \(folder)")
@@ -124,16 +123,25 @@ enum PackDirectory {
         for suffix in [".idx", ".pack", ".rev", ".keep"] { unlink(base + suffix) }
     }
 
-    /// Removes what a process killed while writing a pack leaves (packing's temporary folder;
+    /// Removes what a process killed while writing a pack leaves (packing's temporary folders,
+    /// but not a background merge's of a live process other than this one, nor `keeping`;
     /// libgit2's temporary pack and index files of a fetch or a pack; a `.pack` whose `.idx` was
     /// never moved in, an `.idx` without its `.pack`). Returns the paths removed, relative to the
     /// repository. Only under the cache's lock.
-    static func removeLeftovers(repository path: String) -> [String] {
+    static func removeLeftovers(repository path: String, keeping: Set<String>) -> [String] {
         var removed: [String] = []
         let fileManager = FileManager.default
-        if fileManager.fileExists(atPath: path + "/" + temporaryFolder) {
-            try? fileManager.removeItem(atPath: path + "/" + temporaryFolder)
-            removed.append(temporaryFolder)
+        for name in (try? fileManager.contentsOfDirectory(atPath: path)) ?? [] where !keeping.contains(name) {
+            let stale: Bool
+            if name == temporaryFolder {
+                stale = true
+            } else if name.hasPrefix("manifestor-merging-"), name.hasSuffix(".tmp"),
+                      let pid = Int32(name.dropFirst("manifestor-merging-".count).dropLast(4)) {
+                stale = pid == getpid() || (kill(pid, 0) != 0 && errno == ESRCH)
+            } else {
+                stale = false
+            }
+            if stale, (try? fileManager.removeItem(atPath: path + "/" + name)) != nil { removed.append(name) }
         }
         let folder = path + "/objects/pack"
         let names = Set((try? fileManager.contentsOfDirectory(atPath: folder)) ?? [])

@@ -11,6 +11,14 @@ public enum PackingStage: String, Sendable {
     case installed
 }
 
+/// A pack written in a temporary folder of the repository, not yet moved into `objects/pack`.
+public struct WrittenPack: Sendable {
+    public var name: String
+    /// The folder, relative to the repository.
+    public var folder: String
+    public var objects: Int
+}
+
 /// What one packing run did.
 public struct PackingReport: Sendable {
     /// The new pack ("pack-<hex>").
@@ -48,10 +56,11 @@ extension Repository {
     }
 
     /// Removes what a process killed while packing or fetching left (see
-    /// `PackDirectory.removeLeftovers`); returns the paths, relative to the repository.
+    /// `PackDirectory.removeLeftovers`), but not the temporary folders in `keeping` (a merge
+    /// under way in the background); returns the paths, relative to the repository.
     @discardableResult
-    public func removePackingLeftovers() -> [String] {
-        PackDirectory.removeLeftovers(repository: path)
+    public func removePackingLeftovers(keeping: Set<String> = []) -> [String] {
+        PackDirectory.removeLeftovers(repository: path, keeping: keeping)
     }
 
     /// Writes every loose object into one new pack, then deletes those loose files. Nil when
@@ -66,6 +75,15 @@ extension Repository {
 
     /// Writes the objects of `packs` into one new pack, then deletes those packs.
     public func mergePacks(_ packs: [PackInfo], checkpoint: (PackingStage) -> Void = { _ in }) throws -> PackingReport {
+        let written = try writeMergedPack(packs, folder: PackDirectory.temporaryFolder, checkpoint: checkpoint)
+        return try installMergedPack(written, replacing: packs, checkpoint: checkpoint)
+    }
+
+    /// The first half of `mergePacks`: the pack of `packs`' objects, written in the temporary
+    /// `folder` of the repository (nothing in `objects/` changes). It only reads packs, which
+    /// nobody changes, so it may run without the lock on its own `Repository` instance while
+    /// the lock holder writes; if another process deletes those packs meanwhile, it fails.
+    public func writeMergedPack(_ packs: [PackInfo], folder: String, checkpoint: (PackingStage) -> Void = { _ in }) throws -> WrittenPack {
         var ids = Set<ObjectID>()
         for pack in packs {
             guard let listed = PackDirectory.objectIDs(ofIndex: objectsFolder + "/pack/" + pack.name + ".idx") else {
@@ -73,15 +91,43 @@ extension Repository {
             }
             ids.formUnion(listed)
         }
-        let name = try writePack(Array(ids), checkpoint: checkpoint)
-        for pack in packs where pack.name != name {
+        let name = try writePack(Array(ids), folder: folder)
+        checkpoint(.written)
+        return WrittenPack(name: name, folder: folder, objects: ids.count)
+    }
+
+    /// The second half of `mergePacks`, under the lock: moves the written pack in, then deletes
+    /// `packs` (whatever of them is still there).
+    public func installMergedPack(_ written: WrittenPack, replacing packs: [PackInfo],
+                                  checkpoint: (PackingStage) -> Void = { _ in }) throws -> PackingReport {
+        let temporary = path + "/" + written.folder
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
+        try PackDirectory.install(written.name, from: temporary, into: objectsFolder)
+        try refreshObjects()
+        checkpoint(.installed)
+        for pack in packs where pack.name != written.name {
             PackDirectory.remove(pack.name, in: objectsFolder)
         }
-        return PackingReport(pack: name, objects: ids.count, removed: packs.count)
+        return PackingReport(pack: written.name, objects: written.objects, removed: packs.count)
     }
 
     /// Builds a pack of exactly `ids` and moves it into `objects/pack`; returns its name.
     private func writePack(_ ids: [ObjectID], checkpoint: (PackingStage) -> Void) throws -> String {
+        let folder = PackDirectory.temporaryFolder
+        let temporary = path + "/" + folder
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
+        let name = try writePack(ids, folder: folder)
+        checkpoint(.written)
+        try PackDirectory.install(name, from: temporary, into: objectsFolder)
+        // libgit2 finds the new pack before anything it holds is deleted.
+        try refreshObjects()
+        checkpoint(.installed)
+        return name
+    }
+
+    /// Builds a pack of exactly `ids` and its index in the repository's (new) temporary
+    /// `folder`, both flushed to disk; returns the pack's name.
+    private func writePack(_ ids: [ObjectID], folder: String) throws -> String {
         let operation = "pack"
         var builder: OpaquePointer?
         try gitCall(operation) { git_packbuilder_new(&builder, pointer) }
@@ -92,20 +138,16 @@ extension Repository {
             var oid = id.oid
             try gitCall(operation) { git_packbuilder_insert(builder, &oid, nil) }
         }
-        let temporary = path + "/" + PackDirectory.temporaryFolder
+        let temporary = path + "/" + folder
         try? FileManager.default.removeItem(atPath: temporary)
         try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(atPath: temporary) }
         try gitCall(operation) { git_packbuilder_write(builder, temporary, 0o444, nil, nil) }
         guard let hex = git_packbuilder_name(builder) else {
             throw GitError(kind: .other, message: "libgit2 named no pack", operation: operation)
         }
         let name = "pack-" + String(cString: hex)
-        checkpoint(.written)
-        try PackDirectory.install(name, from: temporary, into: objectsFolder)
-        // libgit2 finds the new pack before anything it holds is deleted.
-        try refreshObjects()
-        checkpoint(.installed)
+        try PackDirectory.sync(temporary + "/" + name + ".pack")
+        try PackDirectory.sync(temporary + "/" + name + ".idx")
         return name
     }
 

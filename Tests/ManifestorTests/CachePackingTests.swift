@@ -12,12 +12,13 @@ struct CachePackingTests {
     static let threshold = 40
     static let image = "git.fuq.tv/admin/aiworker-backend:pr-1"
 
-    @Test("writes go on while the cache is packed: every answered deploy is on the remote, fsck passes, few loose objects are left")
-    func packsWhileWriting() async throws {
+    @Test("writes go on while the cache is packed: every answered deploy is on the remote, fsck passes, few loose objects are left",
+          arguments: [("merges on the git thread", 2_000), ("merges in the background", 0)])
+    func packsWhileWriting(mode: String, inlineMerge: Int) async throws {
         let remote = try GitOpsRemote()
         let cache = remote.work.appendingPathComponent("cache")
         let metrics = PackingMetrics()
-        let committer = try Self.committer(remote, cache: cache, metrics: metrics)
+        let committer = try Self.committer(remote, cache: cache, metrics: metrics, inlineMerge: inlineMerge)
         _ = try await committer.submit(try SeedRepository(skeleton: repoRoot().appendingPathComponent("gitops-skeleton")))
 
         var answered: [String: String] = [:]
@@ -36,7 +37,7 @@ struct CachePackingTests {
             for (task, commit) in outcomes { answered[task] = try #require(commit) }
         }
         #expect(metrics.runs >= 3, "packed again and again while the deploys went on (\(metrics.runs) runs)")
-        #expect(metrics.merges >= 1, "packs were merged (\(metrics.merges) merges)")
+        #expect(metrics.merges >= 1, "packs were merged \(mode) (\(metrics.merges) merges)")
         try Self.expectOnRemote(remote, answered)
         try Self.expectHealthyCache(cache, remote: remote)
     }
@@ -136,16 +137,32 @@ struct CachePackingTests {
         try Self.expectHealthyCache(cache, remote: h.remote, checkLoose: false)
     }
 
+    @Test("repository.packLooseObjects is read from the config and checked, the error naming the field")
+    func packLooseObjectsConfig() throws {
+        let remote = try GitOpsRemote()
+        let good = try ManifestorConfig.load(path: try Self.config(remote, cache: "cache"))
+        #expect(Committer.Settings(config: good).packLooseObjects == Self.threshold)
+        let plain = try ManifestorConfig.load(path: try remote.config().path)
+        #expect(Committer.Settings(config: plain).packLooseObjects == Committer.Settings.defaultPackLooseObjects)
+        let file = try remote.config(name: "bad")
+        try String(contentsOf: file, encoding: .utf8)
+            .replacingOccurrences(of: "  timeoutSeconds: 5\n", with: "  timeoutSeconds: 5\n  packLooseObjects: 0\n")
+            .write(to: file, atomically: true, encoding: .utf8)
+        #expect { try ManifestorConfig.load(path: file.path) } throws: { "\($0)".contains("repository.packLooseObjects") }
+    }
+
     // MARK: Helpers
 
-    static func committer(_ remote: GitOpsRemote, cache: URL, metrics: PackingMetrics) throws -> Committer {
+    static func committer(_ remote: GitOpsRemote, cache: URL, metrics: PackingMetrics, inlineMerge: Int = 2_000) throws -> Committer {
         let catalog = try RenderFixtures.catalog()
         let settings = Committer.Settings(
             remote: RemoteOptions(url: remote.repoURL, credentials: Credentials(username: "manifestor", token: remote.server.password),
                                   caFile: remote.server.caFile?.path, timeoutSeconds: 5),
             branch: "main", cacheDirectory: cache, author: ("Release Bot", "release-bot@aiworker.dev"),
             packLooseObjects: threshold)
-        return Committer(settings: settings, catalog: { catalog }, metrics: metrics)
+        var tuned = settings
+        tuned.packInlineMergeObjects = inlineMerge
+        return Committer(settings: tuned, catalog: { catalog }, metrics: metrics)
     }
 
     /// The remote's config file with the small threshold in its repository section.

@@ -27,10 +27,10 @@ final class CacheHandle {
     var trackingRef: String { "refs/remotes/origin/\(branch)" }
 
     init(remote: RemoteOptions, branch: String, directory: URL, lockTimeoutSeconds: Double, packThreshold: Int,
-         logger: Logger, metrics: any CommitterMetrics, reached: @escaping () -> Void) {
+         inlineMerge: Int, logger: Logger, metrics: any CommitterMetrics, reached: @escaping () -> Void) {
         self.remote = remote; self.branch = branch; self.directory = directory
         self.lockTimeoutSeconds = lockTimeoutSeconds; self.logger = logger; self.metrics = metrics; self.reached = reached
-        packer = CachePacker(threshold: packThreshold, logger: logger, metrics: metrics)
+        packer = CachePacker(threshold: packThreshold, inlineMerge: inlineMerge, logger: logger, metrics: metrics)
     }
 
     /// Runs `body` holding the cache's file lock, with the repository opened (or rebuilt).
@@ -44,7 +44,7 @@ final class CacheHandle {
         // Holding the cache's lock, no other process writes to it: a `*.lock` file or a
         // temporary push ref in it was left by a killed process and would block ref updates,
         // and a half-written pack was left by one killed while packing.
-        let removed = ((try? repo.removeStaleLeftovers()) ?? []) + repo.removePackingLeftovers()
+        let removed = ((try? repo.removeStaleLeftovers()) ?? []) + repo.removePackingLeftovers(keeping: packer.busyFolders)
         if !removed.isEmpty {
             logger.notice("removed leftovers of a killed process", metadata: ["paths": "\(removed)"])
         }

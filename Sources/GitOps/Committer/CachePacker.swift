@@ -6,7 +6,9 @@ import Logging
 /// are written into one pack and deleted; then packs are merged geometrically (the smallest
 /// ones, whenever one is not at least twice the size of all smaller ones together), so their
 /// number grows with the logarithm of the history. Runs on the git thread, holding the cache's
-/// lock, between batches.
+/// lock, between batches. A merge of more than `inlineMerge` objects (which re-computes every
+/// delta, about a tenth of a millisecond an object) is written on a queue of its own instead,
+/// while batches go on, and only moved in under the lock, so writes never wait for it.
 ///
 /// Counting loose objects is cheap: the 256 fan-out folders are walked only when this process
 /// cannot know the count (the repository was just opened, or another process held the lock
@@ -17,6 +19,9 @@ final class CachePacker {
     /// Packs above this many objects are never merged again: merging re-computes every delta,
     /// so a merge of the whole history would stop writes for as long as that takes.
     let largestMerged: Int
+    /// Merges of up to this many objects run on the git thread.
+    let inlineMerge: Int
+    private let background = BackgroundMerge()
     private let logger: Logger
     private let metrics: any CommitterMetrics
     /// A test hook (`MANIFESTOR_TEST_PACKING_PAUSE=<run>-<stage>:<file>`): stop packing for good at
@@ -27,9 +32,10 @@ final class CachePacker {
     private var counted: (repository: ObjectIdentifier, loose: Int, written: Int)?
     private var fetchesSinceMergeCheck = 0
 
-    init(threshold: Int, largestMerged: Int = 200_000, logger: Logger, metrics: any CommitterMetrics,
+    init(threshold: Int, largestMerged: Int = 1_000_000, inlineMerge: Int = 2_000, logger: Logger, metrics: any CommitterMetrics,
          environment: [String: String] = ProcessInfo.processInfo.environment) {
-        self.threshold = threshold; self.largestMerged = largestMerged; self.logger = logger; self.metrics = metrics
+        self.threshold = threshold; self.largestMerged = largestMerged; self.inlineMerge = inlineMerge
+        self.logger = logger; self.metrics = metrics
         pause = environment["MANIFESTOR_TEST_PACKING_PAUSE"].flatMap { value in
             let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
             return parts.count == 2 ? (parts[0], parts[1]) : nil
@@ -55,12 +61,17 @@ final class CachePacker {
         return counted!.loose + repo.looseObjectsWritten - counted!.written
     }
 
+    /// The temporary folder of a background merge under way, which the lock holder must not
+    /// take for a leftover.
+    var busyFolders: Set<String> { background.isRunning ? [PackDirectory.backgroundFolder] : [] }
+
     /// Packs `repo` when it is due. True when packs were merged (and deleted), so a fresh
     /// instance of the repository would map less. A failure leaves the count as if it had
     /// packed, so that the next attempt waits for `threshold` more objects.
     func maintain(_ repo: Repository) throws -> Bool {
         let loose = looseEstimate(repo)
-        let mergeCheck = fetchesSinceMergeCheck >= 16
+        let finished = background.takeFinished()
+        let mergeCheck = fetchesSinceMergeCheck >= 16 || finished != nil
         guard loose >= threshold || mergeCheck else { return false }
         let start = ContinuousClock.now
         var packed: PackingReport?
@@ -69,8 +80,22 @@ final class CachePacker {
             packed = try repo.packLooseObjects(checkpoint: { checkpoint("loose", $0) })
         }
         fetchesSinceMergeCheck = 0
-        let chosen = Self.packsToMerge(repo.packs(), largest: largestMerged)
-        let merged = chosen.count < 2 ? nil : try repo.mergePacks(chosen, checkpoint: { checkpoint("merge", $0) })
+        var merged: PackingReport?
+        if let finished {
+            do {
+                merged = try repo.installMergedPack(try finished.result.get(), replacing: finished.packs,
+                                                    checkpoint: { checkpoint("merge", $0) })
+            } catch {
+                logger.warning("a merge of packs written in the background failed; trying again later", metadata: ["error": "\(error)"])
+            }
+        } else if !background.isRunning {
+            let chosen = Self.packsToMerge(repo.packs(), largest: largestMerged)
+            if chosen.count >= 2, chosen.reduce(0, { $0 + $1.objects }) <= inlineMerge {
+                merged = try repo.mergePacks(chosen, checkpoint: { checkpoint("merge", $0) })
+            } else if chosen.count >= 2 {
+                background.start(path: repo.path, packs: chosen) { [self] in checkpoint("merge", $0) }
+            }
+        }
         if packed != nil || merged != nil {
             metrics.cachePacked(looseObjects: packed?.objects ?? 0, mergedPacks: merged?.removed ?? 0, seconds: seconds(since: start))
             logger.info("packed the cache", metadata: [
@@ -98,10 +123,47 @@ final class CachePacker {
         return chosen.count > 1 ? chosen : []
     }
 
+    /// Called on the git thread or on the background merge's queue.
     private func checkpoint(_ run: String, _ stage: PackingStage) {
         guard let pause, pause.point == "\(run)-\(stage.rawValue)" else { return }
         _ = FileManager.default.createFile(atPath: pause.marker, contents: Data("\(getpid())\n".utf8))
         logger.warning("packing paused for good by MANIFESTOR_TEST_PACKING_PAUSE", metadata: ["at": "\(pause.point)"])
         DispatchSemaphore(value: 0).wait()
+    }
+}
+
+/// A merge of packs written on its own queue, with its own instance of the repository, while
+/// the git thread goes on; the git thread moves it in (`Repository.installMergedPack`).
+private final class BackgroundMerge: @unchecked Sendable {
+    struct Finished {
+        var packs: [PackInfo]
+        var result: Result<WrittenPack, Error>
+    }
+
+    private let queue = DispatchQueue(label: "manifestor.pack-merge", qos: .utility)
+    private let lock = NSLock()
+    private var running = false
+    private var finished: Finished?
+
+    var isRunning: Bool { lock.withLock { running || finished != nil } }
+
+    func start(path: String, packs: [PackInfo], checkpoint: @escaping (PackingStage) -> Void) {
+        lock.withLock { running = true }
+        nonisolated(unsafe) let checkpoint = checkpoint
+        queue.async { [self] in
+            let result = Result {
+                try Repository.openOrCreateBare(at: path)
+                    .writeMergedPack(packs, folder: PackDirectory.backgroundFolder, checkpoint: checkpoint)
+            }
+            lock.withLock { finished = Finished(packs: packs, result: result); running = false }
+        }
+    }
+
+    /// The merge that finished since the last call, if any.
+    func takeFinished() -> Finished? {
+        lock.withLock {
+            defer { finished = nil }
+            return finished
+        }
     }
 }
