@@ -146,12 +146,14 @@ final class CacheHandle {
             let repo = try Repository.openOrCreateBare(at: path)
             _ = try repo.lookupReference(trackingRef)
             repository = repo
+            packer.othersMayHaveWritten()
             return repo
         } catch {
             logger.warning("cache unusable, rebuilding", metadata: ["path": "\(path)", "error": "\(error)"])
             try? FileManager.default.removeItem(atPath: path)
             let repo = try Repository.openOrCreateBare(at: path)
             repository = repo
+            packer.othersMayHaveWritten()
             return repo
         }
     }

@@ -42,7 +42,8 @@ final class CachePacker {
         }
     }
 
-    /// Another process may have written to the cache: count again before deciding.
+    /// Another process may have written to the cache, or the repository was opened anew:
+    /// count again before deciding.
     func othersMayHaveWritten() { counted = nil }
 
     /// A fetch may have added a pack.
