@@ -28,10 +28,13 @@ public enum PackDirectory {
     /// (`Repository.writeMergedPack`), named after the process.
     public static var backgroundFolder: String { "manifestor-merging-\(getpid()).tmp" }
 
-    /// The loose objects in `objects`' 256 fan-out folders. `removeTemporaries`: unlink the
-    /// `tmp_obj_*` files a killed writer left (only under the lock: a live writer's look the same).
-    static func looseObjects(in objects: String, removeTemporaries: Bool) -> (ids: [ObjectID], removed: [String]) {
+    /// The loose objects in `objects`' 256 fan-out folders (and, with `measure`, their files'
+    /// bytes). `removeTemporaries`: unlink the `tmp_obj_*` files a killed writer left (only
+    /// under the lock: a live writer's look the same).
+    static func looseObjects(in objects: String, removeTemporaries: Bool, measure: Bool = false)
+        -> (ids: [ObjectID], bytes: Int, removed: [String]) {
         var ids: [ObjectID] = []
+        var bytes = 0
         var removed: [String] = []
         for byte in 0..<256 {
             let prefix = String(format: "%02x", byte)
@@ -40,13 +43,14 @@ public enum PackDirectory {
             for name in names {
                 if name.count == 38, let id = ObjectID(hex: prefix + name) {
                     ids.append(id)
+                    if measure { bytes += fileSize(folder + "/" + name) ?? 0 }
                 } else if removeTemporaries, name.hasPrefix("tmp_obj_") {
                     unlink(folder + "/" + name)
                     removed.append("objects/\(prefix)/\(name)")
                 }
             }
         }
-        return (ids, removed)
+        return (ids, bytes, removed)
     }
 
     /// Unlinks the loose files of `ids`, then the fan-out folders left empty.

@@ -36,18 +36,19 @@ public struct PackingReport: Sendable {
 /// are never loose or packed here, so they are never copied. Call every method here only while
 /// holding the `CacheLock`: another writer's files would look like leftovers.
 extension Repository {
-    /// The objects written through this instance's loose-object writer since it was opened.
-    public var looseObjectsWritten: Int {
-        looseWriter.map(StoredLooseObjects.written(by:)) ?? 0
+    /// The objects written through this instance's loose-object writer since it was opened,
+    /// and the bytes of their files.
+    public var looseWritten: (objects: Int, bytes: Int) {
+        looseWriter.map(StoredLooseObjects.written(by:)) ?? (0, 0)
     }
 
     var objectsFolder: String { path + "/objects" }
 
     /// Counts the loose objects (a walk of the 256 fan-out folders; call it rarely) and removes
     /// the temporary files a killed writer left among them.
-    public func countLooseObjects() -> (count: Int, removed: [String]) {
-        let loose = PackDirectory.looseObjects(in: objectsFolder, removeTemporaries: true)
-        return (loose.ids.count, loose.removed)
+    public func countLooseObjects() -> (count: Int, bytes: Int, removed: [String]) {
+        let loose = PackDirectory.looseObjects(in: objectsFolder, removeTemporaries: true, measure: true)
+        return (loose.ids.count, loose.bytes, loose.removed)
     }
 
     /// The repository's own complete packs, smallest first.

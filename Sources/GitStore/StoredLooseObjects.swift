@@ -30,10 +30,10 @@ enum StoredLooseObjects {
         defer { git_odb_free(odb) }
 
         // The git_odb_backend comes first, the objects folder (a C string) right after it, then
-        // the count of objects written (read by the cache's packing policy).
+        // the count of objects written and of their files' bytes (read by the cache's packing policy).
         let headerSize = MemoryLayout<git_odb_backend>.stride
         let memory = UnsafeMutableRawPointer.allocate(
-            byteCount: headerSize + MemoryLayout<UnsafeMutablePointer<CChar>>.stride + MemoryLayout<Int>.stride,
+            byteCount: headerSize + MemoryLayout<UnsafeMutablePointer<CChar>>.stride + 2 * MemoryLayout<Int>.stride,
             alignment: max(MemoryLayout<git_odb_backend>.alignment, MemoryLayout<UnsafeMutablePointer<CChar>>.alignment))
         let backend = memory.bindMemory(to: git_odb_backend.self, capacity: 1)
         guard git_odb_init_backend(backend, UInt32(GIT_ODB_BACKEND_VERSION)) == 0, let folder = strdup(objects) else {
@@ -42,6 +42,7 @@ enum StoredLooseObjects {
         }
         (memory + headerSize).storeBytes(of: folder, as: UnsafeMutablePointer<CChar>.self)
         (memory + counterOffset).storeBytes(of: 0, as: Int.self)
+        (memory + counterOffset + MemoryLayout<Int>.stride).storeBytes(of: 0, as: Int.self)
         backend.pointee.write = storedLooseWrite
         backend.pointee.free = storedLooseFree
         // On success the object database owns the backend and frees it with the repository.
@@ -59,13 +60,15 @@ enum StoredLooseObjects {
 
     /// How many objects `backend` has written since it was installed. The repository is used
     /// by one thread at a time, so a plain counter is enough.
-    static func written(by backend: UnsafeMutablePointer<git_odb_backend>) -> Int {
-        (UnsafeMutableRawPointer(backend) + counterOffset).load(as: Int.self)
+    static func written(by backend: UnsafeMutablePointer<git_odb_backend>) -> (objects: Int, bytes: Int) {
+        let counters = UnsafeMutableRawPointer(backend) + counterOffset
+        return (counters.load(as: Int.self), (counters + MemoryLayout<Int>.stride).load(as: Int.self))
     }
 
-    fileprivate static func countWrite(_ backend: UnsafeMutablePointer<git_odb_backend>) {
-        let counter = UnsafeMutableRawPointer(backend) + counterOffset
-        counter.storeBytes(of: counter.load(as: Int.self) + 1, as: Int.self)
+    fileprivate static func countWrite(_ backend: UnsafeMutablePointer<git_odb_backend>, bytes: Int) {
+        let counters = UnsafeMutableRawPointer(backend) + counterOffset
+        counters.storeBytes(of: counters.load(as: Int.self) + 1, as: Int.self)
+        (counters + MemoryLayout<Int>.stride).storeBytes(of: (counters + MemoryLayout<Int>.stride).load(as: Int.self) + bytes, as: Int.self)
     }
 
     fileprivate static func objectsFolder(of backend: UnsafeMutablePointer<git_odb_backend>) -> String {
@@ -129,14 +132,16 @@ private let storedLooseWrite: @convention(c) (
     let content = UnsafeRawBufferPointer(start: length == 0 ? nil : data, count: length)
     let hex = ObjectID(oid.pointee).hex
     let folder = StoredLooseObjects.objectsFolder(of: backend)
+    var bytes = 0
     let failure = StoredLooseObjects.withLooseFile(type: String(cString: typeName), content: content) { file in
-        StoredLooseObjects.write(file, hex: hex, folder: folder)
+        bytes = file.count
+        return StoredLooseObjects.write(file, hex: hex, folder: folder)
     }
     if let failure {
         git_error_set_str(Int32(GIT_ERROR_OS.rawValue), failure)
         return -1
     }
-    StoredLooseObjects.countWrite(backend)
+    StoredLooseObjects.countWrite(backend, bytes: bytes)
     return 0
 }
 

@@ -2,8 +2,9 @@ import Foundation
 import GitStore
 import Logging
 
-/// Keeps the cache small while it serves: once about `threshold` loose objects are in it, they
-/// are written into one pack and deleted; then packs are merged geometrically (the smallest
+/// Keeps the cache small while it serves: once about `threshold` loose objects (or
+/// `thresholdBytes` of loose files) are in it, they are written into one pack and deleted;
+/// then packs are merged geometrically (the smallest
 /// ones, whenever one is not at least twice the size of all smaller ones together), so their
 /// number grows with the logarithm of the history. Runs on the git thread, holding the cache's
 /// lock, between batches. A merge of more than `inlineMerge` objects (which re-computes every
@@ -16,6 +17,10 @@ import Logging
 final class CachePacker {
     /// Below this many loose objects, nothing is packed.
     let threshold: Int
+    /// Nor below this many bytes of loose files (loose trees are stored uncompressed: at 10,000
+    /// previews each commit's `preview/` tree is 480 KB, so the count alone would let about
+    /// 5 MiB pile up).
+    let thresholdBytes: Int
     /// Packs above this many objects are never merged again: merging re-computes every delta,
     /// so a merge of the whole history would stop writes for as long as that takes.
     let largestMerged: Int
@@ -29,12 +34,12 @@ final class CachePacker {
     private let pause: (point: String, marker: String)?
     /// The repository the count below belongs to, the loose objects counted in it, and its
     /// writer's counter at that time.
-    private var counted: (repository: ObjectIdentifier, loose: Int, written: Int)?
+    private var counted: (repository: ObjectIdentifier, loose: Int, bytes: Int, written: (objects: Int, bytes: Int))?
     private var fetchesSinceMergeCheck = 0
 
-    init(threshold: Int, largestMerged: Int = 1_000_000, inlineMerge: Int = 2_000, logger: Logger, metrics: any CommitterMetrics,
+    init(threshold: Int, thresholdBytes: Int = 2 << 20, largestMerged: Int = 1_000_000, inlineMerge: Int = 2_000, logger: Logger, metrics: any CommitterMetrics,
          environment: [String: String] = ProcessInfo.processInfo.environment) {
-        self.threshold = threshold; self.largestMerged = largestMerged; self.inlineMerge = inlineMerge
+        self.threshold = threshold; self.thresholdBytes = thresholdBytes; self.largestMerged = largestMerged; self.inlineMerge = inlineMerge
         self.logger = logger; self.metrics = metrics
         pause = environment["MANIFESTOR_TEST_PACKING_PAUSE"].flatMap { value in
             let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
@@ -49,17 +54,18 @@ final class CachePacker {
     /// A fetch may have added a pack.
     func fetched() { fetchesSinceMergeCheck += 1 }
 
-    /// The loose objects in `repo`, as far as this process knows.
-    func looseEstimate(_ repo: Repository) -> Int {
+    /// The loose objects in `repo` and their bytes, as far as this process knows.
+    func looseEstimate(_ repo: Repository) -> (objects: Int, bytes: Int) {
         let identity = ObjectIdentifier(repo)
         if counted?.repository != identity {
-            let (count, removed) = repo.countLooseObjects()
+            let (count, bytes, removed) = repo.countLooseObjects()
             if !removed.isEmpty {
                 logger.notice("removed leftovers of a killed process", metadata: ["paths": "\(removed)"])
             }
-            counted = (identity, count, repo.looseObjectsWritten)
+            counted = (identity, count, bytes, repo.looseWritten)
         }
-        return counted!.loose + repo.looseObjectsWritten - counted!.written
+        let now = repo.looseWritten
+        return (counted!.loose + now.objects - counted!.written.objects, counted!.bytes + now.bytes - counted!.written.bytes)
     }
 
     /// The temporary folder of a background merge under way, which the lock holder must not
@@ -71,13 +77,14 @@ final class CachePacker {
     /// packed, so that the next attempt waits for `threshold` more objects.
     func maintain(_ repo: Repository) throws -> Bool {
         let loose = looseEstimate(repo)
+        let due = loose.objects >= threshold || loose.bytes >= thresholdBytes
         let finished = background.takeFinished()
         let mergeCheck = fetchesSinceMergeCheck >= 16 || finished != nil
-        guard loose >= threshold || mergeCheck else { return false }
+        guard due || mergeCheck else { return false }
         let start = ContinuousClock.now
         var packed: PackingReport?
-        if loose >= threshold {
-            counted = (ObjectIdentifier(repo), 0, repo.looseObjectsWritten)
+        if due {
+            counted = (ObjectIdentifier(repo), 0, 0, repo.looseWritten)
             packed = try repo.packLooseObjects(checkpoint: { checkpoint("loose", $0) })
         }
         fetchesSinceMergeCheck = 0
