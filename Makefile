@@ -7,7 +7,7 @@ CONFIG ?=
 MANIFESTOR_COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 export MANIFESTOR_COMMIT
 
-.PHONY: setup setup-run build release run test bench bench-render clean
+.PHONY: setup setup-run build release run test bench bench-soak bench-render clean
 
 # What running needs (libgit2); `setup` adds what the tests and benchmarks need.
 setup-run:
@@ -42,6 +42,12 @@ test: setup build
 # in $TMPDIR).
 bench: setup release
 	.venv/bin/python bench/run.py --manifestor .build/release/manifestor
+	.venv/bin/python bench/soak.py --manifestor .build/release/manifestor
+
+# Thousands of operations through `manifestor serve` at 1,000 and 10,000 previews: cache size and
+# files, RSS and p50 as the server ages; writes bench/soak.md (about 20 minutes; --quick: 2).
+bench-soak: setup release
+	.venv/bin/python bench/soak.py --manifestor .build/release/manifestor
 
 bench-render: release
 	.build/release/manifestor bench-render

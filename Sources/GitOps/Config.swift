@@ -19,11 +19,15 @@ public struct ManifestorConfig: Sendable {
         public var timeoutSeconds: Int?
         /// How many times a refused push is retried (fetch, re-run, push).
         public var maxPushAttempts: Int?
+        /// The cache is packed once about this many loose objects are in it.
+        public var packLooseObjects: Int?
 
         public init(url: String, branch: String? = nil, username: String? = nil, tokenFile: String? = nil, caFile: String? = nil,
-                    sshKeyFile: String? = nil, cache: String? = nil, timeoutSeconds: Int? = nil, maxPushAttempts: Int? = nil) {
+                    sshKeyFile: String? = nil, cache: String? = nil, timeoutSeconds: Int? = nil, maxPushAttempts: Int? = nil,
+                    packLooseObjects: Int? = nil) {
             self.url = url; self.branch = branch; self.username = username; self.tokenFile = tokenFile; self.caFile = caFile
             self.sshKeyFile = sshKeyFile; self.cache = cache; self.timeoutSeconds = timeoutSeconds; self.maxPushAttempts = maxPushAttempts
+            self.packLooseObjects = packLooseObjects
         }
     }
 
@@ -153,6 +157,9 @@ public struct ManifestorConfig: Sendable {
             repo.url = resolve(repo.url) ?? repo.url
         }
         if let branch = repo.branch, !isValidBranch(branch) { throw fail("repository.branch", "must be a valid branch name") }
+        if let loose = repo.packLooseObjects, !(1...1_000_000).contains(loose) {
+            throw fail("repository.packLooseObjects", "must be a whole number from 1 to 1000000")
+        }
         var token: String?
         if let tokenFile = repo.tokenFile {
             guard let data = FileManager.default.contents(atPath: tokenFile), let text = String(data: data, encoding: .utf8) else {

@@ -15,6 +15,8 @@ public final class CacheLock: @unchecked Sendable {
     public let path: String
     private let lock = NSLock()
     private var descriptor: Int32
+    /// The process that held the lock last before this one (from the lock file; nil when unknown).
+    public private(set) var previousOwner: Int32?
 
     private init(path: String, descriptor: Int32) {
         self.path = path
@@ -74,8 +76,14 @@ public final class CacheLock: @unchecked Sendable {
         descriptor = -1
     }
 
-    /// Writes "pid\n" into the lock file, for whoever wonders who holds it.
+    /// Writes "pid\n" into the lock file, for whoever wonders who holds it, after reading who
+    /// held it before (`previousOwner`).
     private func recordOwner() {
+        var previous = [UInt8](repeating: 0, count: 16)
+        let count = previous.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+        if count > 0 {
+            previousOwner = Int32(String(decoding: previous[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
         let text = Array("\(getpid())\n".utf8)
         _ = ftruncate(descriptor, 0)
         _ = text.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }

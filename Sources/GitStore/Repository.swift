@@ -14,6 +14,8 @@ public final class Repository {
     let rawTrees = RawTreeMemo(budget: 2 << 20)
     /// How the trees lately written by commits differ from their bases (see `TreeEditor`).
     let treeEdits = TreeEditLog(capacity: 4_096)
+    /// The loose-object writer (`StoredLooseObjects`), owned by libgit2's object database.
+    var looseWriter: UnsafeMutablePointer<git_odb_backend>?
 
     private init(pointer: OpaquePointer, path: String) {
         self.pointer = pointer
@@ -64,7 +66,7 @@ public final class Repository {
             throw GitError(kind: .invalidInput, message: "\(absolute) is not a bare repository",
                            operation: operation)
         }
-        try StoredLooseObjects.install(in: repository, operation: operation)
+        opened.looseWriter = try StoredLooseObjects.install(in: repository, operation: operation)
         return opened
     }
 

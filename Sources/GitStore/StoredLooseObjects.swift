@@ -18,8 +18,9 @@ enum StoredLooseObjects {
     /// Above libgit2's loose (1) and pack (2) backends, so that writes come here first.
     static let priority: Int32 = 3
 
-    /// Adds the backend to `repository`'s object database. Reads stay with libgit2's backends.
-    static func install(in repository: OpaquePointer, operation: String) throws {
+    /// Adds the backend to `repository`'s object database and returns it (owned by the object
+    /// database, valid while the repository is open). Reads stay with libgit2's backends.
+    static func install(in repository: OpaquePointer, operation: String) throws -> UnsafeMutablePointer<git_odb_backend> {
         guard let gitPath = git_repository_path(repository) else {
             throw GitError(kind: .other, message: "libgit2 returned no repository path", operation: operation)
         }
@@ -28,10 +29,11 @@ enum StoredLooseObjects {
         try gitCall(operation) { git_repository_odb(&odb, repository) }
         defer { git_odb_free(odb) }
 
-        // The git_odb_backend comes first, the objects folder (a C string) right after it.
+        // The git_odb_backend comes first, the objects folder (a C string) right after it, then
+        // the count of objects written and of their files' bytes (read by the cache's packing policy).
         let headerSize = MemoryLayout<git_odb_backend>.stride
         let memory = UnsafeMutableRawPointer.allocate(
-            byteCount: headerSize + MemoryLayout<UnsafeMutablePointer<CChar>>.stride,
+            byteCount: headerSize + MemoryLayout<UnsafeMutablePointer<CChar>>.stride + 2 * MemoryLayout<Int>.stride,
             alignment: max(MemoryLayout<git_odb_backend>.alignment, MemoryLayout<UnsafeMutablePointer<CChar>>.alignment))
         let backend = memory.bindMemory(to: git_odb_backend.self, capacity: 1)
         guard git_odb_init_backend(backend, UInt32(GIT_ODB_BACKEND_VERSION)) == 0, let folder = strdup(objects) else {
@@ -39,6 +41,8 @@ enum StoredLooseObjects {
             throw GitError(kind: .other, message: "could not set up the loose object writer", operation: operation)
         }
         (memory + headerSize).storeBytes(of: folder, as: UnsafeMutablePointer<CChar>.self)
+        (memory + counterOffset).storeBytes(of: 0, as: Int.self)
+        (memory + counterOffset + MemoryLayout<Int>.stride).storeBytes(of: 0, as: Int.self)
         backend.pointee.write = storedLooseWrite
         backend.pointee.free = storedLooseFree
         // On success the object database owns the backend and frees it with the repository.
@@ -47,6 +51,24 @@ enum StoredLooseObjects {
             storedLooseFree(backend)
             throw GitError.lastError(code, operation: operation)
         }
+        return backend
+    }
+
+    private static var counterOffset: Int {
+        MemoryLayout<git_odb_backend>.stride + MemoryLayout<UnsafeMutablePointer<CChar>>.stride
+    }
+
+    /// How many objects `backend` has written since it was installed. The repository is used
+    /// by one thread at a time, so a plain counter is enough.
+    static func written(by backend: UnsafeMutablePointer<git_odb_backend>) -> (objects: Int, bytes: Int) {
+        let counters = UnsafeMutableRawPointer(backend) + counterOffset
+        return (counters.load(as: Int.self), (counters + MemoryLayout<Int>.stride).load(as: Int.self))
+    }
+
+    fileprivate static func countWrite(_ backend: UnsafeMutablePointer<git_odb_backend>, bytes: Int) {
+        let counters = UnsafeMutableRawPointer(backend) + counterOffset
+        counters.storeBytes(of: counters.load(as: Int.self) + 1, as: Int.self)
+        (counters + MemoryLayout<Int>.stride).storeBytes(of: (counters + MemoryLayout<Int>.stride).load(as: Int.self) + bytes, as: Int.self)
     }
 
     fileprivate static func objectsFolder(of backend: UnsafeMutablePointer<git_odb_backend>) -> String {
@@ -110,13 +132,16 @@ private let storedLooseWrite: @convention(c) (
     let content = UnsafeRawBufferPointer(start: length == 0 ? nil : data, count: length)
     let hex = ObjectID(oid.pointee).hex
     let folder = StoredLooseObjects.objectsFolder(of: backend)
+    var bytes = 0
     let failure = StoredLooseObjects.withLooseFile(type: String(cString: typeName), content: content) { file in
-        StoredLooseObjects.write(file, hex: hex, folder: folder)
+        bytes = file.count
+        return StoredLooseObjects.write(file, hex: hex, folder: folder)
     }
     if let failure {
         git_error_set_str(Int32(GIT_ERROR_OS.rawValue), failure)
         return -1
     }
+    StoredLooseObjects.countWrite(backend, bytes: bytes)
     return 0
 }
 

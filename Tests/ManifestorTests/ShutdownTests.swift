@@ -10,11 +10,15 @@ final class ServeProcess: @unchecked Sendable {
     let log: URL
     private(set) var port = 0
 
-    init(config: String, log: URL, arguments: [String] = []) throws {
+    /// `environment` is added to this process's own.
+    init(config: String, log: URL, arguments: [String] = [], environment: [String: String] = [:]) throws {
         self.log = log
         FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: RenderFixtures.manifestor)
         process.arguments = ["serve", "--config", config, "--listen", "127.0.0.1:0"] + arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = repoRoot()
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle

@@ -218,4 +218,46 @@ struct SnapshotReadTests {
         let every = try h.remote.manifestor(["previews", "--limit", "12", "--all", "--config", h.remote.config(name: "cli", cache: "cli-cache").path])
         #expect(every.status == 0 && every.stdout.split(separator: "\n").count == 30, "\(every.stdout)\(every.stderr)")
     }
+
+    @Test("reads beside the git thread keep answering while the cache is packed under them (a small packing threshold)")
+    func readsWhilePacking() async throws {
+        let h = try ServerHarness()
+        let tokensFile = try h.writeTokensFile()
+        let file = try h.remote.config(name: "packing", cache: "packing-cache", extra: "server: {tokensFile: \(tokensFile.path)}\n")
+        let text = try String(contentsOf: file, encoding: .utf8)
+            .replacingOccurrences(of: "  timeoutSeconds: 5\n", with: "  timeoutSeconds: 5\n  packLooseObjects: 20\n")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let serve = try ServeProcess(config: file.path, log: h.remote.work.appendingPathComponent("packing.log"))
+        defer {
+            kill(serve.process.processIdentifier, SIGTERM)
+            _ = serve.waitForExit(seconds: 60)
+        }
+        let reader = h.tokens["reader"]!, deployer = h.tokens["deployer"]!
+        let api = serve.api
+        let failures: [String] = try await withThrowingTaskGroup(of: [String].self) { group in
+            for writer in 0..<4 {
+                group.addTask {
+                    var failures: [String] = []
+                    for n in 0..<8 {
+                        let task = "pk-\(writer)-\(n)"
+                        let made = try await api.send("POST", "/api/tasks/\(task)/deploy-preview", token: deployer, json: Self.body("v\(n)"))
+                        if made.status != 201 { failures.append("\(task): deploy \(made.status)") }
+                        for path in ["/api/tasks/\(task)/preview", "/api/previews?limit=1000", "/api/environments/staging",
+                                     "/api/environments/staging/history", "/api/projects"] {
+                            let read = try await api.send("GET", path, token: reader)
+                            if read.status != 200 { failures.append("\(path) after \(task): \(read.status) \(String(decoding: read.data, as: UTF8.self))") }
+                        }
+                    }
+                    return failures
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(failures.isEmpty, "\(failures)")
+        let packs = try FileManager.default.contentsOfDirectory(atPath: h.remote.work.appendingPathComponent("packing-cache/repo.git/objects/pack").path)
+        #expect(packs.contains { $0.hasSuffix(".pack") }, "the cache was packed: \(packs)")
+        let list = try await api.send("GET", "/api/previews?limit=1000", token: reader)
+        #expect(Self.listedTasks(list).filter { $0.hasPrefix("pk-") }.count == 32)
+    }
 }
+

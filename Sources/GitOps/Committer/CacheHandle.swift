@@ -5,8 +5,8 @@ import Logging
 
 /// The local cache of one branch: a bare clone in `directory/repo.git` guarded by the file lock
 /// `directory/manifestor.lock`, which other processes (a CLI beside the server) take too. It is
-/// only a copy of the remote: one that a killed process left unusable is rebuilt. Used on the
-/// committer's git thread only.
+/// only a copy of the remote: one that a killed process left unusable is rebuilt, and it is
+/// packed as it grows (`CachePacker`). Used on the committer's git thread only.
 final class CacheHandle {
     let remote: RemoteOptions
     let branch: String
@@ -15,6 +15,12 @@ final class CacheHandle {
     private let logger: Logger
     private let metrics: any CommitterMetrics
     private var repository: Repository?
+    private let packer: CachePacker
+    /// Set after packs were merged: the next run opens a fresh instance, which maps only the
+    /// packs that are there.
+    private var reopen = false
+    /// Set when packing failed and left the cache unusable: the next run rebuilds it.
+    private var rebuild = false
     /// Called whenever the remote has answered (readiness).
     private let reached: () -> Void
     /// Where the remote was seen last, for reads (`TipRecord`).
@@ -22,11 +28,12 @@ final class CacheHandle {
 
     var trackingRef: String { "refs/remotes/origin/\(branch)" }
 
-    init(remote: RemoteOptions, branch: String, directory: URL, lockTimeoutSeconds: Double, logger: Logger,
-         metrics: any CommitterMetrics, tips: TipRecord, reached: @escaping () -> Void) {
+    init(remote: RemoteOptions, branch: String, directory: URL, lockTimeoutSeconds: Double, packThreshold: Int,
+         inlineMerge: Int, logger: Logger, metrics: any CommitterMetrics, tips: TipRecord, reached: @escaping () -> Void) {
         self.remote = remote; self.branch = branch; self.directory = directory
         self.lockTimeoutSeconds = lockTimeoutSeconds; self.logger = logger; self.metrics = metrics; self.reached = reached
         self.tips = tips
+        packer = CachePacker(threshold: packThreshold, inlineMerge: inlineMerge, logger: logger, metrics: metrics)
     }
 
     /// Runs `body` holding the cache's file lock, with the repository opened (or rebuilt).
@@ -35,13 +42,42 @@ final class CacheHandle {
         let lock = try CacheLock.acquire(path: directory.appendingPathComponent("manifestor.lock").path,
                                          timeoutSeconds: lockTimeoutSeconds)
         defer { lock.release() }
+        if lock.previousOwner != getpid() { packer.othersMayHaveWritten() }
         let repo = try open()
         // Holding the cache's lock, no other process writes to it: a `*.lock` file or a
-        // temporary push ref in it was left by a killed process and would block ref updates.
-        if let removed = try? repo.removeStaleLeftovers(), !removed.isEmpty {
+        // temporary push ref in it was left by a killed process and would block ref updates,
+        // and a half-written pack was left by one killed while packing.
+        let removed = ((try? repo.removeStaleLeftovers()) ?? []) + repo.removePackingLeftovers(keeping: packer.busyFolders)
+        if !removed.isEmpty {
             logger.notice("removed leftovers of a killed process", metadata: ["paths": "\(removed)"])
         }
         return try body(repo)
+    }
+
+    /// Packs the cache when it is due (between batches, holding the lock). A cache that cannot
+    /// be packed is logged; one left unusable is rebuilt from the remote by the next run.
+    func maintain(_ repo: Repository) {
+        do {
+            if try packer.maintain(repo) { reopen = true }
+        } catch {
+            if usable(repo) {
+                logger.warning("cache could not be packed; trying again later", metadata: ["error": "\(error)"])
+            } else {
+                logger.error("cache could not be packed and is unusable; rebuilding it from the remote", metadata: ["error": "\(error)"])
+                rebuild = true
+            }
+        }
+    }
+
+    /// Whether the tracking ref's commit and its `preview/` tree can be read.
+    private func usable(_ repo: Repository) -> Bool {
+        do {
+            guard let tip = try tip(repo) else { return true }
+            _ = try repo.subdirectoryCount(commit: tip, path: "preview", prefix: "task-")
+            return true
+        } catch {
+            return false
+        }
     }
 
     /// The tracking ref's commit (nil: the branch does not exist yet).
@@ -61,6 +97,7 @@ final class CacheHandle {
         metrics.fetched()
         let start = ContinuousClock.now
         try repo.fetch(remote, refspecs: ["+refs/heads/\(branch):\(trackingRef)"])
+        packer.fetched()
         metrics.fetchDuration(seconds: seconds(since: start))
         reached()
         let tip = try tip(repo)
@@ -101,18 +138,29 @@ final class CacheHandle {
     }
 
     private func open() throws -> Repository {
-        if let repository { return repository }
         let path = directory.appendingPathComponent("repo.git").path
+        if rebuild {
+            rebuild = false
+            repository = nil
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        if reopen {
+            reopen = false
+            repository = nil
+        }
+        if let repository { return repository }
         do {
             let repo = try Repository.openOrCreateBare(at: path)
             _ = try repo.lookupReference(trackingRef)
             repository = repo
+            packer.othersMayHaveWritten()
             return repo
         } catch {
             logger.warning("cache unusable, rebuilding", metadata: ["path": "\(path)", "error": "\(error)"])
             try? FileManager.default.removeItem(atPath: path)
             let repo = try Repository.openOrCreateBare(at: path)
             repository = repo
+            packer.othersMayHaveWritten()
             return repo
         }
     }

@@ -71,6 +71,8 @@ public protocol CommitterMetrics: Sendable {
     func failed(kind: FailureKind, count: Int)
     /// The number of preview directories at the tip, after a commit landed or a fetch.
     func livePreviews(_ count: Int)
+    /// The cache was packed: `looseObjects` written into a new pack, `mergedPacks` merged into one.
+    func cachePacked(looseObjects: Int, mergedPacks: Int, seconds: Double)
 }
 
 extension CommitterMetrics {
@@ -78,6 +80,7 @@ extension CommitterMetrics {
     public func fetchDuration(seconds: Double) {}
     public func failed(kind: FailureKind, count: Int) {}
     public func livePreviews(_ count: Int) {}
+    public func cachePacked(looseObjects: Int, mergedPacks: Int, seconds: Double) {}
 }
 
 /// Seconds since `start`.

@@ -57,6 +57,7 @@ final class Publisher {
                 guard let landing = flight else { return }
                 flight = nil
                 _ = land(landing, repo: repo)
+                cache.maintain(repo)
                 batch = next()
                 continue
             }
@@ -94,6 +95,8 @@ final class Publisher {
             } catch {
                 fail(batch, error)
             }
+            // Packing overlaps the push in flight, if any (the network part needs no repository).
+            cache.maintain(repo)
             batch = next()
         }
     }

@@ -19,6 +19,7 @@ public final class ServerMetrics: CommitterMetrics, @unchecked Sendable {
     private let batchSizes: ValueHistogram
     private let pushSeconds: ValueHistogram
     private let fetchSeconds: ValueHistogram
+    private let packingSeconds: ValueHistogram
     private let failures: [FailureKind: Counter]
     private let queueDepth: Gauge
     let livePreviewsGauge: Gauge
@@ -39,6 +40,8 @@ public final class ServerMetrics: CommitterMetrics, @unchecked Sendable {
                                                      help: "Time from starting a push to the remote's answer (landed or refused).")
         fetchSeconds = registry.makeValueHistogram(name: "manifestor_fetch_duration_seconds", buckets: gitBuckets,
                                                       help: "Time one fetch from the remote took.")
+        packingSeconds = registry.makeValueHistogram(name: "manifestor_cache_packing_duration_seconds", buckets: gitBuckets,
+                                                        help: "Time the git thread spent on one packing of the cache (loose objects into a pack, packs merged).")
         var failures: [FailureKind: Counter] = [:]
         for kind in FailureKind.allCases {
             failures[kind] = registry.makeCounter(name: "manifestor_operation_failures_total", labels: [("kind", kind.label)],
@@ -54,6 +57,7 @@ public final class ServerMetrics: CommitterMetrics, @unchecked Sendable {
     public func fetchDuration(seconds: Double) { fetchSeconds.record(seconds) }
     public func failed(kind: FailureKind, count: Int) { failures[kind]?.increment(by: Int64(count)) }
     public func livePreviews(_ count: Int) { livePreviewsGauge.set(Double(count)) }
+    public func cachePacked(looseObjects: Int, mergedPacks: Int, seconds: Double) { packingSeconds.record(seconds) }
     /// Set just before each scrape, from the committer's queue.
     public func queueDepth(_ count: Int) { queueDepth.set(Double(count)) }
 
