@@ -58,8 +58,11 @@ package struct SmartHTTPClient: Sendable {
     }
 
     /// Sends `pack` and moves `refs/heads/<branch>` from `expected` to `commit` (`expected` nil:
-    /// creates the branch, which must not exist). A branch already at `commit` needs nothing.
-    /// False when the server is better left to libgit2 (see `PendingPush`).
+    /// creates the branch, which must not exist, unless it already is at `commit`: a review
+    /// branch pushed again). Moving a branch is a strict compare-and-swap even when the remote
+    /// is already at `commit`: another writer made the same commit, so this one's plan was made
+    /// on a stale tip and must be made again. False when the server is better left to libgit2
+    /// (see `PendingPush`).
     package func push(branch: String, commit: ObjectID, expected: ObjectID?, pack: Data) throws -> Bool {
         let reference = "refs/heads/\(branch)"
         // 1. What the remote has.
@@ -67,7 +70,7 @@ package struct SmartHTTPClient: Sendable {
               advertised.capabilities.contains("report-status")
         else { return false }
         let remoteTip = advertised.references[reference]
-        if remoteTip == commit { return true }
+        if expected == nil, remoteTip == commit { return true }
         guard remoteTip == expected else {
             throw GitError(kind: .refused,
                            message: "\(reference) is at \(remoteTip?.hex ?? "nothing") on the remote, not at \(expected?.hex ?? "nothing") (fetch first)",
