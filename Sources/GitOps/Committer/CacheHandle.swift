@@ -56,9 +56,9 @@ final class CacheHandle {
 
     /// Packs the cache when it is due (between batches, holding the lock). A cache that cannot
     /// be packed is logged; one left unusable is rebuilt from the remote by the next run.
-    func maintain(_ repo: Repository) {
+    func maintain(_ repo: Repository, busy: Bool = false) {
         do {
-            if try packer.maintain(repo) { reopen = true }
+            if try packer.maintain(repo, busy: busy) { reopen = true }
         } catch {
             if usable(repo) {
                 logger.warning("cache could not be packed; trying again later", metadata: ["error": "\(error)"])

@@ -26,6 +26,8 @@ final class CachePacker {
     let largestMerged: Int
     /// Merges of up to this many objects run on the git thread.
     let inlineMerge: Int
+    /// How many times the thresholds packing waits for while requests are queued.
+    static let busyFactor = 32
     private let background = BackgroundMerge()
     private let logger: Logger
     private let metrics: any CommitterMetrics
@@ -75,9 +77,14 @@ final class CachePacker {
     /// Packs `repo` when it is due. True when packs were merged (and deleted), so a fresh
     /// instance of the repository would map less. A failure leaves the count as if it had
     /// packed, so that the next attempt waits for `threshold` more objects.
-    func maintain(_ repo: Repository) throws -> Bool {
+    ///
+    /// `busy`: requests are waiting. Packing then waits for many times the threshold, so that a
+    /// burst of writes is not slowed by packing (and its memory) after every batch; the loose
+    /// objects it leaves are packed once the queue is idle.
+    func maintain(_ repo: Repository, busy: Bool = false) throws -> Bool {
         let loose = looseEstimate(repo)
-        let due = loose.objects >= threshold || loose.bytes >= thresholdBytes
+        let factor = busy ? Self.busyFactor : 1
+        let due = loose.objects >= threshold * factor || loose.bytes >= thresholdBytes * factor
         let finished = background.takeFinished()
         let mergeCheck = fetchesSinceMergeCheck >= 16 || finished != nil
         guard due || mergeCheck else { return false }

@@ -95,9 +95,10 @@ final class Publisher {
             } catch {
                 fail(batch, error)
             }
-            // Packing overlaps the push in flight, if any (the network part needs no repository).
-            cache.maintain(repo)
+            // Packing overlaps the push in flight, if any (the network part needs no repository);
+            // while requests wait, it waits for much more to pack (see `CachePacker.maintain`).
             batch = next()
+            cache.maintain(repo, busy: !batch.isEmpty)
         }
     }
 
