@@ -42,19 +42,35 @@ final class Publisher {
 
     /// Publishes `first` and every batch `next` hands out after it, holding the cache's lock.
     func run(_ first: [Pending], next: () -> [Pending]) {
-        do {
-            try cache.withLock { repo in pipeline(first, next: next, repo: repo) }
-        } catch {
-            fail(first, error)
+        var pending = first
+        // The pipeline hands back what it has not started when the cache wants a fresh instance
+        // of its repository (after packs were merged); `withLock` opens it.
+        while !pending.isEmpty {
+            let batch = pending
+            do {
+                pending = try cache.withLock { repo in pipeline(batch, next: next, repo: repo) }
+            } catch {
+                fail(batch, error)
+                return
+            }
         }
     }
 
-    private func pipeline(_ first: [Pending], next: () -> [Pending], repo: Repository) {
+    /// Publishes batches until none is left (returns []), or returns the batch it took but did
+    /// not start because the cache wants a fresh repository instance.
+    private func pipeline(_ first: [Pending], next: () -> [Pending], repo: Repository) -> [Pending] {
         var batch = first
         var flight: Flight?
         while true {
+            if cache.wantsFreshInstance, !batch.isEmpty {
+                if let landing = flight {
+                    flight = nil
+                    _ = land(landing, repo: repo)
+                }
+                return batch
+            }
             if batch.isEmpty {
-                guard let landing = flight else { return }
+                guard let landing = flight else { return [] }
                 flight = nil
                 _ = land(landing, repo: repo)
                 cache.maintain(repo)
