@@ -67,7 +67,6 @@ public final class Repository {
                            operation: operation)
         }
         opened.looseWriter = try StoredLooseObjects.install(in: repository, operation: operation)
-        opened.boundPackingMemory()
         return opened
     }
 
@@ -82,17 +81,6 @@ public final class Repository {
         }
         guard let repository else { throw GitError(kind: .other, message: "libgit2 returned no repository", operation: "open") }
         return Repository(pointer: repository, path: path)
-    }
-
-    /// libgit2's pack builder keeps up to 256 MiB of deltas and an unbounded delta window by
-    /// default: packing the `preview/` trees of a burst (480 KB each at 10,000 previews) took
-    /// hundreds of MiB. Its settings come from the repository's config.
-    private func boundPackingMemory() {
-        var config: OpaquePointer?
-        guard git_repository_config(&config, pointer) == 0 else { return }
-        defer { git_config_free(config) }
-        _ = git_config_set_int64(config, "pack.windowMemory", 16 << 20)
-        _ = git_config_set_int64(config, "pack.deltaCacheSize", 16 << 20)
     }
 
     // MARK: References
