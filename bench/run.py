@@ -48,6 +48,15 @@ TEMPLATE_ID = "tmplbench0"
 IMAGE = "git.fuq.tv/admin/aiworker-backend"
 
 
+def publish(text, out):
+    """Prints a results page and writes it to `out` (none: print only)."""
+    print(text)
+    if out:
+        with open(out, "w") as f:
+            f.write(text)
+        log("written to %s" % out)
+
+
 def log(*args):
     print("bench:", *args, file=sys.stderr, flush=True)
 
@@ -1111,11 +1120,7 @@ def main():
     text = "\n".join(header) + "\n" + table(bench) + "\n\n## Goals\n\n" + goals(bench) + "\n"
     if bench.notes:
         text += "\n## Notes from the run\n\n" + "\n".join("- " + n for n in bench.notes) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
-        log("written to %s" % args.out)
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

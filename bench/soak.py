@@ -317,11 +317,7 @@ def main():
     finally:
         setup.cleanup()
     text = report(results, args, time.monotonic() - started)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
-        log("written to %s" % args.out)
+    bench.publish(text, args.out)
 
 
 if __name__ == "__main__":

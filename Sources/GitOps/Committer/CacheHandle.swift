@@ -54,13 +54,13 @@ final class CacheHandle {
         return try body(repo)
     }
 
-    /// Packs the cache when it is due (between batches, holding the lock). A cache that cannot
-    /// be packed is logged; one left unusable is rebuilt from the remote by the next run.
     /// Whether the instance in use should be dropped for a fresh one before the next batch:
     /// packs were merged away, and libgit2 keeps every pack it opened (and up to 16 MiB of
     /// delta bases for each) for as long as the instance lives.
     var wantsFreshInstance: Bool { reopen || rebuild }
 
+    /// Packs the cache when it is due (between batches, holding the lock). A cache that cannot
+    /// be packed is logged; one left unusable is rebuilt from the remote by the next run.
     func maintain(_ repo: Repository, busy: Bool = false) {
         do {
             if try packer.maintain(repo, busy: busy) { reopen = true }

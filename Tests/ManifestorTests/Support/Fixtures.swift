@@ -403,6 +403,39 @@ final class GitServer: @unchecked Sendable {
 
 // MARK: - Registry
 
+/// `scripts/registry.sh`, which starts, stops and pushes to the test registries (`Registry`,
+/// `TokenRegistry`).
+enum RegistryScript {
+    static var path: String { repoRoot().appendingPathComponent("scripts/registry.sh").path }
+
+    /// Runs `start` with `arguments` in a fresh fixture folder (after `prepare` on it) and
+    /// `make`s the fixture; when either fails, stops what was started and removes the folder.
+    static func start<T>(_ prefix: String, _ arguments: [String], timeout: TimeInterval,
+                         prepare: (URL) throws -> Void = { _ in }, make: (URL) throws -> T) throws -> T {
+        let dir = try makeFixtureDir(prefix)
+        do {
+            try prepare(dir)
+            try runChecked("/bin/bash", [path, "start", dir.path] + arguments, timeout: timeout)
+            return try make(dir)
+        } catch {
+            _ = try? run("/bin/bash", [path, "stop", dir.path, "--kill"], timeout: 30)
+            if !keepFixtureDirs { try? FileManager.default.removeItem(at: dir) }
+            throw error
+        }
+    }
+
+    /// Pushes a tiny valid OCI image (config blob + manifest, no layers) as `name:tag` to the
+    /// registry of `dir` and returns its manifest digest (`sha256:...`).
+    static func push(dir: URL, name: String, tag: String) throws -> String {
+        let out = try runChecked("/bin/bash", [path, "push", dir.path, name, tag], timeout: 60)
+        let digest = out.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard digest.hasPrefix("sha256:"), digest.count == 71 else {
+            throw FixtureError("registry push \(name):\(tag) printed no digest: \(out)")
+        }
+        return digest
+    }
+}
+
 /// An OCI distribution registry (Debian's docker-registry) on 127.0.0.1, filesystem storage,
 /// optionally with htpasswd basic auth (user `manifestor`).
 final class Registry: @unchecked Sendable {
@@ -421,7 +454,7 @@ final class Registry: @unchecked Sendable {
     private let lock = NSLock()
     private var running = true
 
-    private static var script: String { repoRoot().appendingPathComponent("scripts/registry.sh").path }
+    private static var script: String { RegistryScript.path }
 
     private init(dir: URL, auth: Bool) throws {
         self.dir = dir
@@ -432,27 +465,14 @@ final class Registry: @unchecked Sendable {
 
     /// Starts a registry in a fresh temporary directory and waits until /v2/ answers.
     static func start(auth: Bool = false) throws -> Registry {
-        let dir = try makeFixtureDir("registry")
-        do {
-            try runChecked("/bin/bash", [script, "start", dir.path] + (auth ? ["--auth"] : []), timeout: 60)
-            return try Registry(dir: dir, auth: auth)
-        } catch {
-            _ = try? run("/bin/bash", [script, "stop", dir.path, "--kill"], timeout: 30)
-            if !keepFixtureDirs { try? FileManager.default.removeItem(at: dir) }
-            throw error
-        }
+        try RegistryScript.start("registry", auth ? ["--auth"] : [], timeout: 60) { try Registry(dir: $0, auth: auth) }
     }
 
     /// Pushes a tiny valid OCI image (config blob + manifest, no layers) as `name:tag` and
     /// returns its manifest digest (`sha256:...`). Every push yields a new digest.
     @discardableResult
     func push(name: String, tag: String) throws -> String {
-        let out = try runChecked("/bin/bash", [Self.script, "push", dir.path, name, tag], timeout: 60)
-        let digest = out.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard digest.hasPrefix("sha256:"), digest.count == 71 else {
-            throw FixtureError("registry push \(name):\(tag) printed no digest: \(out)")
-        }
-        return digest
+        try RegistryScript.push(dir: dir, name: name, tag: tag)
     }
 
     /// `127.0.0.1:PORT/NAME:TAG`

@@ -26,7 +26,7 @@ final class TokenRegistry: @unchecked Sendable {
     private let lock = NSLock()
     private var running = true
 
-    private static var script: String { repoRoot().appendingPathComponent("scripts/registry.sh").path }
+    private static var script: String { RegistryScript.path }
 
     private init(dir: URL) throws {
         self.dir = dir
@@ -38,29 +38,17 @@ final class TokenRegistry: @unchecked Sendable {
     /// Starts the registry and its token service in a fresh temporary directory; returns once
     /// the registry answers /v2/ over https. `tokenLifetime`: the tokens' `expires_in`.
     static func start(tokenLifetime: Int = 300) throws -> TokenRegistry {
-        let dir = try makeFixtureDir("token-registry")
-        do {
+        try RegistryScript.start("token-registry", ["--token"], timeout: 120, prepare: { dir in
             try FileManager.default.createDirectory(at: dir.appendingPathComponent("token"), withIntermediateDirectories: true)
             try "\(tokenLifetime)\n".write(to: dir.appendingPathComponent("token/expires_in"), atomically: true, encoding: .utf8)
-            try runChecked("/bin/bash", [script, "start", dir.path, "--token"], timeout: 120)
-            return try TokenRegistry(dir: dir)
-        } catch {
-            _ = try? run("/bin/bash", [script, "stop", dir.path, "--kill"], timeout: 30)
-            if !keepFixtureDirs { try? FileManager.default.removeItem(at: dir) }
-            throw error
-        }
+        }, make: { try TokenRegistry(dir: $0) })
     }
 
     /// Pushes a tiny OCI image as `name:tag` (with a pull,push token of its own) and returns
     /// its manifest digest.
     @discardableResult
     func push(name: String, tag: String) throws -> String {
-        let out = try runChecked("/bin/bash", [Self.script, "push", dir.path, name, tag], timeout: 60)
-        let digest = out.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard digest.hasPrefix("sha256:"), digest.count == 71 else {
-            throw FixtureError("token registry push \(name):\(tag) printed no digest: \(out)")
-        }
-        return digest
+        try RegistryScript.push(dir: dir, name: name, tag: tag)
     }
 
     /// `127.0.0.1:PORT/NAME:TAG`
