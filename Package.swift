@@ -44,9 +44,17 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ArgoCDLink",
+            dependencies: [
+                "GitOps", "GitWire", "HTTPTransport", "Templates",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "ManifestorServer",
             dependencies: [
-                "GitOps", "KubeModel", "Templates",
+                "GitOps", "ArgoCDLink", "KubeModel", "Templates",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -57,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "manifestor",
             dependencies: [
-                "KubeModel", "Templates", "ArgoCD", "GitOps", "ManifestorServer",
+                "KubeModel", "Templates", "ArgoCD", "ArgoCDLink", "GitOps", "ManifestorServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -67,7 +75,7 @@ let package = Package(
         .testTarget(
             name: "ManifestorTests",
             dependencies: [
-                "KubeModel", "Templates", "ArgoCD", "CLibGit2", "GitWire", "GitStore", "GitOps", "ManifestorServer",
+                "KubeModel", "Templates", "ArgoCD", "ArgoCDLink", "CLibGit2", "GitWire", "GitStore", "GitOps", "ManifestorServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

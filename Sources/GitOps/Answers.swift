@@ -14,6 +14,8 @@ public struct PreviewAnswer: Codable, Sendable, Equatable {
     public var changed: Bool?
     public var images: [String: String]
     public var project: String
+    /// For a read, when the config names Argo CD: the preview's Application as it reports it.
+    public var status: ApplicationStatus?
 
     init(_ state: PreviewState, commit: ObjectID?, changed: Bool?) {
         taskId = state.taskId; namespace = state.namespace; url = state.url; path = state.path

@@ -113,6 +113,12 @@ public final class Committer: @unchecked Sendable {
         }
     }
 
+    /// Calls `observer` after every push of this committer that lands, on the git thread: it
+    /// must hand the work elsewhere at once (the Argo CD notifier queues it).
+    public func onLanded(_ observer: @escaping @Sendable (LandedPush) -> Void) {
+        publisher.observers.add(observer)
+    }
+
     /// Operations queued and not yet taken into a batch.
     public var queuedOperations: Int { batches.count }
 

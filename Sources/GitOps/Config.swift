@@ -70,6 +70,14 @@ public struct ManifestorConfig: Sendable {
         /// Manifestor's own repository and revision, for the Application that runs Manifestor.
         public var manifestorRepository: String?
         public var manifestorRevision: String?
+        /// The running Argo CD (`Config+ArgoCD.swift`): its API server, the project token, a CA,
+        /// the ApplicationSet controller's webhook and its secret.
+        public var server: String?
+        public var tokenFile: String?
+        public var caFile: String?
+        public var applicationSetWebhook: String?
+        public var webhookSecretFile: String?
+        public var timeoutSeconds: Double?
 
         public init(codeRepository: String? = nil, codeRevision: String? = nil, namespace: String? = nil,
                     manifestorRepository: String? = nil, manifestorRevision: String? = nil) {
@@ -102,6 +110,8 @@ public struct ManifestorConfig: Sendable {
     /// The token for the git remote: `tokenFile`, else `MANIFESTOR_GIT_TOKEN`.
     public var gitToken: String?
     public var registryPassword: String?
+    /// The running Argo CD to notify and to read status from; nil when the config names none.
+    public var argocdLink: ArgoCDConnection?
     /// Signs every commit when the config (or the environment) names a key; read at load time.
     public var signer: SSHSigner?
     /// Where the file was read from (for messages).
@@ -196,6 +206,7 @@ public struct ManifestorConfig: Sendable {
         var config = ManifestorConfig(repository: repo, author: file.author ?? defaultAuthor, templates: URL(fileURLWithPath: templates),
                                       server: server, registry: registry, argocd: file.argocd ?? ArgoCDSection(),
                                       gitToken: token, registryPassword: registryPassword, source: url.path)
+        config.argocdLink = try ArgoCDConnection.load(file.argocd, resolve: resolve, fail: fail, environment: environment)
         // The key is read now, so that a bad one fails at start and never at the first commit.
         let keyFile = resolve(file.signing?.sshKeyFile) ?? environment["MANIFESTOR_SIGNING_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         if let keyFile {

@@ -92,6 +92,8 @@ public struct EnvironmentAnswer: Codable, Sendable, Equatable {
     /// For a read: subject and date of the last commit that touched the environment.
     public var subject: String?
     public var date: String?
+    /// For a read, when the config names Argo CD: the environment's Application as it reports it.
+    public var status: ApplicationStatus?
 
     public init(_ outcome: CommitOutcome<EnvironmentUpdate>) {
         let update = outcome.answer

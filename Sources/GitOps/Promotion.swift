@@ -56,6 +56,8 @@ public struct Promote: GitOperation {
     public var project: String
     /// The commit that last changed the target as the caller saw it (`ExpectedCommit`).
     public var expected: String?
+    /// The promotion gate's decision (`PromotionGate`); nil when no Argo CD is configured.
+    public var gate: PromotionGate?
 
     public init(from: PromotionSource, to: StableEnvironment, services: [String] = [], allowTag: Bool = false,
                 requestedBy: String = defaultRequester, project: String = ProjectName.builtIn, expected: String? = nil) throws {
@@ -102,6 +104,7 @@ public struct Promote: GitOperation {
 
     public func plan(_ tree: TreeSnapshot, _ context: OperationContext) throws -> OperationPlan<PromotionResult> {
         try ExpectedCommit.check(expected, scope: target, tree: tree)
+        try gate?.check(source: from, directory: from.directory(project: project), tree: tree)
         let catalog = try ProjectCatalogs.catalog(project, tree: tree, builtIn: context.catalog)
         let source = RunningImages(files: try tree.files(under: from.directory(project: project)))
         guard !source.images.isEmpty else {
@@ -142,13 +145,15 @@ public struct Promote: GitOperation {
         let promoted = changes.compactMap { change in change.to.map { shortImage(service: change.service, reference: $0) } }
         var trailers = environmentTrailers(operation: name, project: project, requestedBy: requestedBy, images: result.images, changes: changes)
         if case .preview(let id) = from { trailers.insert(("Task-Id", id), at: 0) }
+        if let gate { trailers.append(gate.trailer(source: from)) }
         let message = CommitMessage(
             subject: "promote(\(from.directory(project: project))→\(target)): \(promoted.isEmpty ? "re-render" : promoted.joined(separator: ", "))",
             trailers: trailers)
         return OperationPlan(
             changes: try tree.syncChanges(directory: target.directory, to: rendered.files),
             message: message,
-            answer: PromotionResult(project: project, from: from.description, to: to.rawValue, changes: changes, images: result.images, tags: result.tags))
+            answer: PromotionResult(project: project, from: from.description, to: to.rawValue, changes: changes, images: result.images, tags: result.tags,
+                                    gate: gate?.label ?? "unchecked"))
     }
 }
 
@@ -160,6 +165,8 @@ public struct PromotionResult: Sendable, Equatable {
     public var changes: [ImageChange]
     public var images: [String: String]
     public var tags: [String: String]
+    /// `ready`, `forced` or `unchecked` (`PromotionGate.label`).
+    public var gate: String
 }
 
 /// The JSON answer of `POST /api/promote` and of `manifestor promote --json`.
@@ -175,9 +182,13 @@ public struct PromotionAnswer: Codable, Sendable, Equatable {
     public var changes: [ImageChange]
     public var images: [String: String]
     public var tags: [String: String]
+    /// Whether the source was checked ready in Argo CD (`ready`), promoted anyway (`forced`),
+    /// or not checked because no Argo CD is configured (`unchecked`).
+    public var gate: String?
 
     public init(_ outcome: CommitOutcome<PromotionResult>, branch: String?) {
         project = outcome.answer.project; from = outcome.answer.from; to = outcome.answer.to
+        gate = outcome.answer.gate
         commit = outcome.commit?.hex; self.branch = branch; changed = outcome.changed
         changes = outcome.answer.changes; images = outcome.answer.images; tags = outcome.answer.tags
     }

@@ -43,8 +43,38 @@ struct Built {
     var results: [Result<Done, Error>]
     /// The previews (task ids) its commits change.
     var previews: Set<String> = []
+    /// Every path its commits touch, and whether the path holds a file at `head`.
+    var touched: [String: Bool] = [:]
 
     var pushesSomething: Bool { head != nil && head != base }
+}
+
+/// A push that landed on the remote, for those who act on it (the Argo CD notifier): the tip
+/// it moved from and to, and the files its commits added, modified and removed.
+public struct LandedPush: Sendable, Equatable {
+    public var branch: String
+    public var before: ObjectID?
+    public var after: ObjectID
+    public var added: [String]
+    public var modified: [String]
+    public var removed: [String]
+
+    public init(branch: String, before: ObjectID?, after: ObjectID, added: [String], modified: [String], removed: [String]) {
+        self.branch = branch; self.before = before; self.after = after
+        self.added = added; self.modified = modified; self.removed = removed
+    }
+
+    /// Every path the push touched.
+    public var paths: [String] { added + modified + removed }
+}
+
+/// Who hears of every landed push; set once, read on the git thread.
+final class LandedObservers: @unchecked Sendable {
+    private let lock = NSLock()
+    private var observers: [@Sendable (LandedPush) -> Void] = []
+
+    func add(_ observer: @escaping @Sendable (LandedPush) -> Void) { lock.withLock { observers.append(observer) } }
+    var current: [@Sendable (LandedPush) -> Void] { lock.withLock { observers } }
 }
 
 /// The task id of the preview directory `path` lies in (`preview/task-<id>/...`), if any.

@@ -21,13 +21,15 @@ final class Publisher {
         var signer: SSHSigner?
     }
 
-    private let cache: CacheHandle
+    let cache: CacheHandle
     private let settings: Settings
     private let catalog: @Sendable () throws -> Catalog
     private let clock: @Sendable () -> Date
     private let logger: Logger
     private let metrics: any CommitterMetrics
     private let pushQueue: DispatchQueue
+    /// Told of every push that lands, on the git thread (they must not block): `tell`.
+    let observers = LandedObservers()
     /// Set when a batch failed because the remote could not be reached in time: the batch taken
     /// next (requests that queued while it waited) fails at once with the same error instead of
     /// waiting out another deadline, so a stalled remote costs each request one deadline.
@@ -182,6 +184,7 @@ final class Publisher {
     private func landed(_ batch: [Pending], _ built: Built, repo: Repository, attempt: Int) throws {
         guard let head = built.head else { return }
         try cache.landed(repo, head: head, base: built.base, previews: built.previews)
+        tell(built, head: head, repo: repo)
         metrics.committed(built.results.filter { (try? $0.get().changed) == true }.count)
         logger.info("pushed", metadata: ["commit": "\(head.hex)", "operations": "\(batch.count)", "attempt": "\(attempt)",
                                          "request_ids": requestIDs(batch)])
@@ -218,6 +221,7 @@ final class Publisher {
         var head = tip
         var results: [Result<Done, Error>] = []
         var previews: Set<String> = []
+        var touched: [String: Bool] = [:]
         let signature = Signature(name: settings.author.name, email: settings.author.email, date: context.now)
         for item in batch {
             do {
@@ -227,6 +231,9 @@ final class Publisher {
                                                     message: plan.message.text, signer: settings.signer) {
                     head = commit
                     previews.formUnion(plan.changes.compactMap { previewTaskID(ofChangedPath: $0.path) })
+                    for change in plan.changes {
+                        if case .delete = change { touched[change.path] = false } else { touched[change.path] = true }
+                    }
                     results.append(.success(Done(commit: commit, changed: true, answer: plan.answer, subject: plan.message.subject)))
                 } else {
                     results.append(.success(Done(commit: head, changed: false, answer: plan.answer, subject: plan.message.subject)))
@@ -237,7 +244,7 @@ final class Publisher {
                 results.append(.failure(error))
             }
         }
-        return Built(base: tip, head: head, results: results, previews: previews)
+        return Built(base: tip, head: head, results: results, previews: previews, touched: touched)
     }
 
     private func refused(_ error: GitError, attempt: Int, batch: [Pending]) {
