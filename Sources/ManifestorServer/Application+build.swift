@@ -1,3 +1,4 @@
+import ArgoCDLink
 import Foundation
 import GitOps
 import Hummingbird
@@ -51,7 +52,7 @@ public func buildApplication(_ options: ServerOptions, logger: Logger = Logger(l
         router: router,
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "manifestor"),
         services: [
-            CommitterDrain(committer: service.committer),
+            CommitterDrain(committer: service.committer, argocd: service.argocd),
             PreviewExpiryService(committer: service.committer, interval: try PreviewExpiryService.interval(options.config), logger: logger),
         ],
         logger: logger
@@ -59,12 +60,15 @@ public func buildApplication(_ options: ServerOptions, logger: Logger = Logger(l
     return (app, service)
 }
 
-/// On shutdown, waits until every accepted operation has been answered.
+/// On shutdown, waits until every accepted operation has been answered, and (a few seconds
+/// at most) until Argo CD was told of the last pushes.
 struct CommitterDrain: Service {
     let committer: Committer
+    let argocd: ArgoCDLink?
 
     func run() async throws {
         try? await gracefulShutdown()
         await committer.drain()
+        await argocd?.drainNotifications(within: .seconds(3))
     }
 }

@@ -1,3 +1,4 @@
+import ArgoCDLink
 import Foundation
 import GitOps
 import Logging
@@ -12,6 +13,9 @@ public final class ManifestorService: Sendable {
     /// Fetch before every read, so readers see other writers' commits.
     public let refreshReads: Bool
     public let config: ManifestorConfig
+    /// The running Argo CD, when the config names one: notified after every landed push, asked
+    /// for status, and the promotion gate.
+    public let argocd: ArgoCDLink?
     /// What `GET /version` answers.
     public let build = BuildInfo.current()
     private let loadCatalog: @Sendable () throws -> Catalog
@@ -27,6 +31,9 @@ public final class ManifestorService: Sendable {
         self.maxBodyBytes = config.server.maxBodyBytes ?? 64 * 1024
         self.refreshReads = true
         registry = config.makeRegistryClient()
+        argocd = ArgoCDLink(config: config, committer: committer, logger: logger, metrics: metrics)
+        if argocd != nil { metrics.prepareArgoCDSeries() }
+        argocd?.notifyOnPush()
         committer.prepareReads()
     }
 

@@ -1,3 +1,4 @@
+import ArgoCDLink
 import ArgumentParser
 import Foundation
 import GitOps
@@ -111,6 +112,12 @@ extension Manifestor {
         @Flag(help: "Let production take images named by tag instead of digest.")
         var allowTag = false
 
+        @Flag(help: "Promote even though Argo CD does not report FROM ready (needs --reason, recorded in the commit).")
+        var force = false
+
+        @Option(help: ArgumentHelp("Why the promotion is forced (with --force): one line, into the commit's Gate: trailer.", valueName: "TEXT"))
+        var reason: String?
+
         @OptionGroup var project: ProjectOption
         @OptionGroup var expected: ExpectedOption
         @OptionGroup var dryRun: DryRunOption
@@ -118,11 +125,16 @@ extension Manifestor {
         @OptionGroup var options: RepositoryOptions
 
         func run() async throws {
-            let operation = try GitOps.Promote(from: from, to: to, services: services, allowTag: allowTag, requestedBy: requester.requestedBy,
+            var operation = try GitOps.Promote(from: from, to: to, services: services, allowTag: allowTag, requestedBy: requester.requestedBy,
                                                project: project.project, expected: expected.expected)
+            if force { _ = try PromotionGate.forced(reason: reason) }
+            if reason != nil, !force { throw InputError(code: "invalid_reason", field: "--reason", rule: "is taken only with --force") }
             let (config, catalog) = try options.load()
             let committer = options.committer(config, catalog)
             try operation.validate(try await project.catalog(committer, builtIn: catalog))
+            if let link = CommandLinks.link(config, committer), link.readsStatus {
+                operation.gate = try await link.gate(operation.from, project: project.project, force: force, reason: reason)
+            }
             guard review, !dryRun.dryRun else {
                 return try await options.write(operation, committer: committer, catalog: catalog, dryRun: dryRun) { PromotionAnswer($0, branch: nil) }
             }

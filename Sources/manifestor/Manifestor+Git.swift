@@ -20,8 +20,12 @@ struct RepositoryOptions: ParsableArguments {
         return (config, catalog)
     }
 
+    /// The committer of `config`'s branch; when the config names Argo CD, Argo CD is told of
+    /// its pushes (`CommandLinks`).
     func committer(_ config: ManifestorConfig, _ catalog: Catalog) -> Committer {
-        Committer(settings: Committer.Settings(config: config), catalog: { catalog })
+        let committer = Committer(settings: Committer.Settings(config: config), catalog: { catalog })
+        _ = CommandLinks.link(config, committer)
+        return committer
     }
 
     /// Prints the first line scripts read: `<commit> <subject>` or `unchanged <commit>`.

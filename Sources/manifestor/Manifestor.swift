@@ -11,7 +11,7 @@ struct Manifestor: AsyncParsableCommand {
         abstract: "Renders Kubernetes manifests for AiWorker's environments and commits them to the gitops repository.",
         version: BuildInfo.current().line,
         subcommands: [Render.self, Init.self, DeployPreview.self, DeletePreview.self, Serve.self, OpenAPI.self, Completion.self, Token.self, ArgoCDCommand.self,
-                      Deploy.self, Promote.self, RollbackCommand.self, History.self, GC.self, Diff.self, Migrate.self, Previews.self, BenchRender.self]
+                      Deploy.self, Promote.self, RollbackCommand.self, History.self, GC.self, Diff.self, Migrate.self, Previews.self, Status.self, BenchRender.self]
     )
 
     /// Exit statuses scripts rely on: 0 success (also "unchanged"), 1 bad input, 2 when git or
@@ -25,12 +25,16 @@ struct Manifestor: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+            await CommandLinks.drain()
         } catch {
+            await CommandLinks.drain()
             exit(withError: error)
         }
     }
 
     static func exit(withError error: Error) -> Never {
+        // `status` says ready (0), not ready (3) or unreachable (2) by its exit status alone.
+        if let code = error as? ExitCode { Foundation.exit(code.rawValue) }
         if let failure = error as? CommandFailure {
             FileHandle.standardError.write(Data((failure.message + "\n").utf8))
             Foundation.exit(failure.status)

@@ -1,3 +1,4 @@
+import ArgoCDLink
 import Foundation
 import GitOps
 import Hummingbird
@@ -38,6 +39,8 @@ struct EnvironmentController {
         var requestedBy: String?
         var expected: String?
         var dryRun: Bool?
+        var force: Bool?
+        var reason: String?
     }
 
     struct RollbackBody: Decodable {
@@ -85,11 +88,18 @@ struct EnvironmentController {
         let caller = try context.require(.releaseManager)
         let project = try project(context)
         let body = try await request.decodeStrict(PromoteBody.self, allowedKeys: ["from", "to", "services", "review", "allowTag", "requestedBy",
-                                                                                  "expected", "dryRun"],
+                                                                                  "expected", "dryRun", "force", "reason"],
                                                   limit: service.maxBodyBytes, context: context)
-        let operation = try Promote(from: body.from, to: body.to, services: body.services ?? [], allowTag: body.allowTag ?? false,
+        var operation = try Promote(from: body.from, to: body.to, services: body.services ?? [], allowTag: body.allowTag ?? false,
                                     requestedBy: body.requestedBy ?? caller.name, project: project, expected: body.expected)
         try operation.validate(try await service.catalog(of: project))
+        if body.force == true { _ = try PromotionGate.forced(reason: body.reason) }
+        if body.reason != nil, body.force != true {
+            throw InputError(code: "invalid_reason", field: "reason", rule: "is taken only with force: true")
+        }
+        if let link = service.argocd, link.readsStatus {
+            operation.gate = try await link.gate(operation.from, project: project, force: body.force == true, reason: body.reason)
+        }
         if body.dryRun == true {
             return try jsonResponse(try await service.dryRun(operation) { PromotionAnswer($0, branch: nil) })
         }
@@ -108,6 +118,7 @@ struct EnvironmentController {
             status = outcome.changed ? .created : .ok
         }
         context.logger.info("promote", metadata: ["project": "\(project)", "from": "\(answer.from)", "to": "\(answer.to)", "commit": "\(answer.commit ?? "-")",
+                                                  "gate": "\(answer.gate ?? "-")",
                                                   "branch": "\(answer.branch ?? "-")", "caller": "\(caller.name)"])
         return try jsonResponse(answer, status: status)
     }
@@ -131,9 +142,17 @@ struct EnvironmentController {
     @Sendable func get(_ request: Request, context: ManifestorContext) async throws -> Response {
         _ = try context.require(.reader)
         let scope = try scope(context)
-        let answer = try await service.committer.read(refresh: service.refreshReads) { tree in
+        let query = try StatusQuery(request, link: service.argocd)
+        var answer = try await service.committer.read(refresh: service.refreshReads) { tree in
             try ProjectCatalogs.requireRegistered(scope.project, tree: tree)
             return try environmentAnswer(scope, tree: tree)
+        }
+        if let link = service.argocd, link.readsStatus {
+            if let wait = query.wait {
+                answer.status = await link.wait(for: scope, timeout: wait)
+            } else {
+                answer.status = await link.status(of: scope)
+            }
         }
         return try jsonResponse(answer)
     }

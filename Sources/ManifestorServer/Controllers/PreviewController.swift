@@ -1,3 +1,4 @@
+import ArgoCDLink
 import Foundation
 import GitOps
 import Hummingbird
@@ -48,9 +49,17 @@ struct PreviewController {
     @Sendable func get(_ request: Request, context: ManifestorContext) async throws -> Response {
         _ = try context.require(.reader)
         let id = try taskID(context)
+        let query = try StatusQuery(request, link: service.argocd)
         let domain = try service.catalog().environments.preview.domain
         let found = try await service.committer.preview(taskID: id, domain: domain)
-        guard let found else { throw NotFoundError(code: "preview_not_found", message: "no preview for task \(id)") }
+        guard var found else { throw NotFoundError(code: "preview_not_found", message: "no preview for task \(id)") }
+        if let link = service.argocd, link.readsStatus {
+            if let wait = query.wait {
+                found.status = await link.wait(previewOf: id, timeout: wait)
+            } else {
+                found.status = await link.status(previewOf: id)
+            }
+        }
         return try jsonResponse(found)
     }
 
