@@ -55,8 +55,14 @@ paths:
     get:
       operationId: getPreview
       summary: The preview of a task (reader)
+      description: >-
+        With argocd.server in the config, status says how Argo CD runs the preview's Application
+        (status.error when Argo CD could not be asked; the answer is still 200). With wait=ready
+        the answer comes as soon as the preview is ready or has failed, else at the timeout.
       parameters:
         - $ref: '#/components/parameters/TaskId'
+        - $ref: '#/components/parameters/Wait'
+        - $ref: '#/components/parameters/WaitTimeout'
       responses:
         '200':
           description: The preview.
@@ -269,6 +275,10 @@ paths:
         staging → production, or preview/task-<id> → staging. The target gets exactly the images
         (digests) the source runs; production refuses tags unless allowTag. With review, the commit
         goes to a new branch promote/<to>/<short-id> created from main's tip, and main is untouched.
+        With argocd.server configured, the source's Application must be ready (Synced at the commit
+        that last changed the source or later, Healthy, last operation not failed): else 409
+        source_not_ready naming what fails, and nothing is committed; force with a reason promotes
+        anyway. The commit's Gate trailer says which.
       requestBody:
         required: true
         content:
@@ -333,6 +343,8 @@ paths:
       summary: The images an environment runs and its last commit (reader)
       parameters:
         - $ref: '#/components/parameters/Environment'
+        - $ref: '#/components/parameters/Wait'
+        - $ref: '#/components/parameters/WaitTimeout'
       responses:
         '200':
           description: The environment.
@@ -410,6 +422,8 @@ paths:
         (a preview of another project is a 422). The target gets exactly the images (digests) the
         source runs; production refuses tags unless allowTag. With review, the commit goes to a new
         branch promote/<project>/<to>/<short-id> created from main's tip, and main is untouched.
+        With argocd.server configured, the source's Application must be ready, else 409
+        source_not_ready naming what fails; force with a reason promotes anyway (Gate trailer).
       parameters:
         - $ref: '#/components/parameters/Project'
       requestBody:
@@ -478,6 +492,8 @@ paths:
       parameters:
         - $ref: '#/components/parameters/Project'
         - $ref: '#/components/parameters/Environment'
+        - $ref: '#/components/parameters/Wait'
+        - $ref: '#/components/parameters/WaitTimeout'
       responses:
         '200':
           description: The environment.
@@ -652,6 +668,23 @@ components:
       schema:
         type: string
         enum: [staging, production]
+    Wait:
+      name: wait
+      in: query
+      required: false
+      description: ready, to answer once the Application is ready or has failed (at most timeout); needs argocd.server (400 otherwise).
+      schema:
+        type: string
+        enum: [ready]
+    WaitTimeout:
+      name: timeout
+      in: query
+      required: false
+      description: Seconds wait=ready waits at most (default 60); only with wait.
+      schema:
+        type: integer
+        minimum: 1
+        maximum: 600
   responses:
     Error:
       description: An error, naming the field and the rule.
@@ -803,6 +836,14 @@ components:
         dryRun:
           type: boolean
           description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
+        force:
+          type: boolean
+          description: Promote even though Argo CD does not report the source ready (the gate); needs reason, recorded in the commit as Gate forced.
+        reason:
+          type: string
+          description: Why the promotion is forced (only with force); one line of 3 to 200 characters, into the commit's Gate trailer.
+          minLength: 3
+          maxLength: 200
     ProjectPromoteRequestToStaging:
       type: object
       additionalProperties: false
@@ -831,6 +872,14 @@ components:
         dryRun:
           type: boolean
           description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
+        force:
+          type: boolean
+          description: Promote even though Argo CD does not report the source ready (the gate); needs reason, recorded in the commit as Gate forced.
+        reason:
+          type: string
+          description: Why the promotion is forced (only with force); one line of 3 to 200 characters, into the commit's Gate trailer.
+          minLength: 3
+          maxLength: 200
     PromoteRequest:
       description: staging → production, or a preview → staging.
       oneOf:
@@ -862,6 +911,14 @@ components:
         dryRun:
           type: boolean
           description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
+        force:
+          type: boolean
+          description: Promote even though Argo CD does not report the source ready (the gate); needs reason, recorded in the commit as Gate forced.
+        reason:
+          type: string
+          description: Why the promotion is forced (only with force); one line of 3 to 200 characters, into the commit's Gate trailer.
+          minLength: 3
+          maxLength: 200
     PromoteRequestToStaging:
       type: object
       additionalProperties: false
@@ -890,6 +947,14 @@ components:
         dryRun:
           type: boolean
           description: Check and plan on the remote's tip, answer what would be committed (dryRun, base, message, paths), commit nothing.
+        force:
+          type: boolean
+          description: Promote even though Argo CD does not report the source ready (the gate); needs reason, recorded in the commit as Gate forced.
+        reason:
+          type: string
+          description: Why the promotion is forced (only with force); one line of 3 to 200 characters, into the commit's Gate trailer.
+          minLength: 3
+          maxLength: 200
     RollbackRequest:
       type: object
       example: {to: previous}
@@ -921,6 +986,26 @@ components:
         expiresAt: {type: [string, 'null']}
         changed: {type: boolean}
         images: {$ref: '#/components/schemas/Images'}
+        status: {$ref: '#/components/schemas/ApplicationStatus'}
+    ApplicationStatus:
+      type: object
+      description: >-
+        The Argo CD Application of the preview or environment, as Argo CD reports it (present when
+        argocd.server is configured). ready: Synced at the commit that last changed the directory
+        or later, Healthy, and the last operation did not fail. failed: Degraded, or the last
+        operation Failed or Error, at such a revision.
+      required: [application, ready, failed, checkedAt]
+      properties:
+        application: {type: string}
+        sync: {type: string, description: 'status.sync.status: Synced, OutOfSync, Unknown'}
+        revision: {type: string, description: status.sync.revision}
+        health: {type: string, description: 'status.health.status: Healthy, Progressing, Degraded, Suspended, Missing, Unknown'}
+        operation: {type: string, description: 'status.operationState.phase: Running, Succeeded, Failed, Error, Terminating'}
+        ready: {type: boolean}
+        failed: {type: boolean}
+        reason: {type: string, description: Why it is not ready.}
+        error: {type: string, description: Argo CD (or git) could not be asked; the rest is unknown.}
+        checkedAt: {type: string, format: date-time}
     StringMap:
       type: object
       additionalProperties: {type: string}
@@ -1069,6 +1154,7 @@ components:
           description: For a rollback, the commit whose content was restored.
         subject: {type: string}
         date: {type: string}
+        status: {$ref: '#/components/schemas/ApplicationStatus'}
     DryRunPaths:
       type: object
       description: The files a write would add, change and remove.
@@ -1112,6 +1198,10 @@ components:
           items: {$ref: '#/components/schemas/ImageChange'}
         images: {$ref: '#/components/schemas/Images'}
         tags: {$ref: '#/components/schemas/Images'}
+        gate:
+          type: string
+          enum: [ready, forced, unchecked]
+          description: ready when Argo CD reported the source ready at its last change, forced when force skipped that check, unchecked when no Argo CD is configured.
     History:
       type: object
       required: [project, environment, path, entries]

@@ -26,7 +26,7 @@ final class Publisher {
     private let catalog: @Sendable () throws -> Catalog
     private let clock: @Sendable () -> Date
     private let logger: Logger
-    private let metrics: any CommitterMetrics
+    let metrics: any CommitterMetrics
     private let pushQueue: DispatchQueue
     /// Told of every push that lands, on the git thread (they must not block): `tell`.
     let observers = LandedObservers()
@@ -191,13 +191,6 @@ final class Publisher {
         answer(batch, built.results)
     }
 
-    /// Runs one push, recording how long it took whether it landed or not.
-    private func timed(_ push: () throws -> Void) rethrows {
-        let start = ContinuousClock.now
-        defer { metrics.pushDuration(seconds: seconds(since: start)) }
-        try push()
-    }
-
     /// Answers each operation of `batch` with its result, counting the failures by kind.
     private func answer(_ batch: [Pending], _ results: [Result<Done, Error>]) {
         for (item, result) in zip(batch, results) {
@@ -208,11 +201,6 @@ final class Publisher {
 
     private static func kind(of error: Error) -> FailureKind {
         (error as? any DomainError)?.kind ?? .internal
-    }
-
-    /// The request ids of `batch`'s operations, for its log lines.
-    private func requestIDs(_ batch: [Pending]) -> Logger.MetadataValue {
-        .array(batch.compactMap { $0.requestID.map { .string($0) } })
     }
 
     /// Each operation of `batch` as its own commit on `tip`. An operation whose input is bad

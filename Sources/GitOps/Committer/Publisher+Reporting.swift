@@ -1,7 +1,10 @@
 import Foundation
 import GitStore
 import GitWire
+import Logging
 
+/// What a publisher says about its batches: to the observers of landed pushes, to the push
+/// metrics, to the log.
 extension Publisher {
     /// Tells the observers (if any) what the landed batch changed, each path classified against
     /// the tip the batch was built on.
@@ -23,4 +26,15 @@ extension Publisher {
         observers.forEach { $0(push) }
     }
 
+    /// Runs one push, recording how long it took whether it landed or not.
+    func timed(_ push: () throws -> Void) rethrows {
+        let start = ContinuousClock.now
+        defer { metrics.pushDuration(seconds: seconds(since: start)) }
+        try push()
+    }
+
+    /// The request ids of `batch`'s operations, for its log lines.
+    func requestIDs(_ batch: [Pending]) -> Logger.MetadataValue {
+        .array(batch.compactMap { $0.requestID.map { .string($0) } })
+    }
 }
