@@ -848,12 +848,13 @@ class Handler(BaseHTTPRequestHandler):
                      after=strings(payload.get("after")), htmlURL=strings(repository.get("html_url")),
                      cloneURL=strings(repository.get("clone_url")),
                      defaultBranch=strings(repository.get("default_branch")))
-        for commit in payload.get("commits") or []:
+        paths = lambda v: [p for p in v if isinstance(p, str)] if isinstance(v, list) else []  # noqa: E731
+        commits = payload.get("commits") if isinstance(payload.get("commits"), list) else []
+        for commit in commits:
             if isinstance(commit, dict):
                 entry["commits"].append({"id": strings(commit.get("id")), "message": strings(commit.get("message")),
-                                         "added": list(commit.get("added") or []),
-                                         "modified": list(commit.get("modified") or []),
-                                         "removed": list(commit.get("removed") or [])})
+                                         "added": paths(commit.get("added")), "modified": paths(commit.get("modified")),
+                                         "removed": paths(commit.get("removed"))})
         revision = parse_revision(entry["ref"] or "")
         touched_head = (entry["defaultBranch"] or "") == revision
         entry["revision"], entry["touchedHead"] = revision, touched_head
