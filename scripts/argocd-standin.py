@@ -40,8 +40,9 @@ with github.com/go-playground/webhooks/v6 github.Parse for GitHub):
     defined to be parsed"; an empty body "error parsing payload"; with a secret, no
     X-Hub-Signature-256 "missing X-Hub-Signature-256 Header", fewer than 6 characters after
     "sha256=" "Invalid Github signature", a signature other than the lowercase hex HMAC-SHA256
-    of the raw body (constant-time compare) "HMAC verification failed"; a body that is not a
-    JSON object a JSON error. All text/plain, as Go's http.Error writes them;
+    of the raw body (constant-time compare) "HMAC verification failed"; a body that is not JSON,
+    is not an object, or gives a field read here the wrong JSON type: the JSON error (worded as
+    Go's for a wrong type). All text/plain, as Go's http.Error writes them;
   - else 200 with an empty body. Real Argo CD queues the event and answers at once; here the
     generators run BEFORE the answer, so a test may look at the Applications right after it.
   A push event refreshes the ApplicationSets whose git generator matches
@@ -657,6 +658,34 @@ def web_url_regex(web_url):
     return re.compile(WEB_URL_RE % (USERNAME_RE, host, path), re.IGNORECASE | re.ASCII)
 
 
+def json_kind(value):
+    if isinstance(value, bool):
+        return "bool"
+    return {dict: "object", list: "array", str: "string", int: "number", float: "number"}.get(type(value), "null")
+
+
+def go_type_error(payload, event):
+    """What Go's json.Unmarshal into go-playground's payload struct says of a mistyped field that
+    the stand-in reads (the others are not checked), or None."""
+    go_type = {"push": "PushPayload", "pull_request": "PullRequestPayload", "ping": "PingPayload"}[event]
+    if not isinstance(payload, dict):
+        return "json: cannot unmarshal %s into Go value of type github.%s" % (json_kind(payload), go_type)
+    if event != "push":
+        return None
+    fields = [("ref", payload.get("ref"), "string"), ("before", payload.get("before"), "string"),
+              ("after", payload.get("after"), "string"), ("repository", payload.get("repository"), "object"),
+              ("commits", payload.get("commits"), "array")]
+    repository = payload.get("repository")
+    if isinstance(repository, dict):
+        fields += [("repository.%s" % key, repository.get(key), "string")
+                   for key in ("html_url", "clone_url", "default_branch")]
+    for name, value, kind in fields:
+        if value is not None and json_kind(value) != kind:
+            return "json: cannot unmarshal %s into Go struct field %s.%s of type %s" % (
+                json_kind(value), go_type, name, "string" if kind == "string" else kind)
+    return None
+
+
 def parse_revision(ref):
     return ref.split("/", 2)[-1]
 
@@ -837,12 +866,12 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError as error:
             return 400, failed + html.escape(str(error))
         entry["body"] = payload
-        if not isinstance(payload, dict):
-            return 400, failed + html.escape("json: cannot unmarshal %s into Go value of type github.%s"
-                                             % (type(payload).__name__, "PushPayload"))
+        mistyped = go_type_error(payload, event)
+        if mistyped:
+            return 400, failed + html.escape(mistyped)
         if event != "push":
             return 200, ""
-        repository = payload.get("repository") if isinstance(payload.get("repository"), dict) else {}
+        repository = payload.get("repository") or {}
         strings = lambda v: v if isinstance(v, str) else None  # noqa: E731
         entry.update(ref=strings(payload.get("ref")), before=strings(payload.get("before")),
                      after=strings(payload.get("after")), htmlURL=strings(repository.get("html_url")),
