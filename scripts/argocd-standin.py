@@ -362,6 +362,7 @@ class StandIn:
         self.webhooks = []
         self.generation_token = 0
         self.resource_versions = itertools.count(1000)
+        self.tokens = itertools.count(1)   # timer tokens, unique across Applications old and new
         self.log("settings: repo %s, repo_url %s, branch %s, token %s, secret %s, requeue %gs, sync_delay %gs"
                  % (repo, self.repo_url, self.branch, "set" if self.token else "absent",
                     "set" if self.secret else "absent", self.requeue, self.sync_delay))
@@ -434,7 +435,7 @@ class StandIn:
         app.reconciles += 1
         app.reconciled_at = now
         self.touch(app)
-        app.poll_token += 1
+        app.poll_token = next(self.tokens)
         self.timers.after(self.requeue, self.poll, app.name, app.poll_token)
         tree = dirs.get(app.path) if not error else None
         if error or tree is None:
@@ -471,7 +472,7 @@ class StandIn:
         app.syncing = True
         app.syncs += 1
         app.set_health("Progressing", now)
-        app.op_token += 1
+        app.op_token = next(self.tokens)
         self.touch(app)
         self.timers.after(self.sync_delay, self.finish_sync, app.name, app.op_token)
 
