@@ -3,8 +3,9 @@ import GitOps
 
 /// The long poll of `?wait=ready`: however many callers wait on one Application, one loop asks
 /// Argo CD about it, every `interval`, and hands each answer to all of them. A caller is
-/// answered as soon as the Application is ready or failed, or at its own deadline with the
-/// last answer; the loop ends when nobody waits any more.
+/// answered as soon as the Application is ready or failed, or else at the last poll before its
+/// deadline (at most one interval early, never late) with the last answer; the loop ends when
+/// nobody waits any more, so 50 waiters cost Argo CD what one does.
 actor StatusWatch {
     typealias Check = @Sendable (_ first: Bool) async -> ApplicationStatus
 
@@ -28,10 +29,11 @@ actor StatusWatch {
         let id = UUID()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<ApplicationStatus, Never>) in
-                let waiter = Waiter(deadline: .now + timeout, continuation: continuation)
+                let now = ContinuousClock.now
+                let waiter = Waiter(deadline: now + timeout, continuation: continuation)
                 if watches[key] == nil {
                     watches[key] = Watch()
-                    Task { await self.loop(key, check: check) }
+                    Task { await self.loop(key, origin: now, check: check) }
                 }
                 watches[key]?.waiters[id] = waiter
             }
@@ -49,17 +51,20 @@ actor StatusWatch {
             ?? ApplicationStatus(application: key, reason: "the wait was cancelled", checkedAt: Date()))
     }
 
-    private func loop(_ key: String, check: Check) async {
-        var first = true
-        while let watch = watches[key], !watch.waiters.isEmpty {
-            let status = await check(first)
-            first = false
+    /// Polls on a fixed grid from `origin` (the first waiter's arrival): at each tick, answers
+    /// the waiters whose deadline comes before the next tick with the last answer (so nobody is
+    /// held past their timeout, and a waiter that joined late costs no extra poll at the end),
+    /// then asks Argo CD if anybody is still waiting.
+    private func loop(_ key: String, origin: ContinuousClock.Instant, check: Check) async {
+        var tick = 0
+        while true {
+            let now = origin + interval * tick
+            expire(key, before: now + interval)
+            guard let watch = watches[key], !watch.waiters.isEmpty else { break }
+            let status = await check(tick == 0)
             settle(key, with: status)
-            guard let next = watches[key]?.waiters.values.map(\.deadline).min() else { break }
-            // Sleep one interval, or less when a deadline comes sooner.
-            let wake = min(ContinuousClock.now + interval, next)
-            try? await Task.sleep(until: wake, clock: .continuous)
-            expire(key)
+            tick += 1
+            try? await Task.sleep(until: origin + interval * tick, clock: .continuous)
         }
         watches[key] = nil
     }
@@ -73,11 +78,11 @@ actor StatusWatch {
         waiters.forEach { $0.resume(returning: status) }
     }
 
-    /// Answers the waiters whose deadline has passed with the last answer.
-    private func expire(_ key: String) {
+    /// Answers the waiters whose deadline comes before `limit` with the last answer (none
+    /// before the first answer).
+    private func expire(_ key: String, before limit: ContinuousClock.Instant) {
         guard let watch = watches[key], let latest = watch.latest else { return }
-        let now = ContinuousClock.now
-        for (id, waiter) in watch.waiters where waiter.deadline <= now {
+        for (id, waiter) in watch.waiters where waiter.deadline < limit {
             watches[key]?.waiters[id] = nil
             waiter.continuation.resume(returning: latest)
         }

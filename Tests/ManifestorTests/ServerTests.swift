@@ -37,9 +37,10 @@ struct ServerHarness {
         return file
     }
 
-    /// Runs the app on 127.0.0.1 with an OS-chosen port and hands `body` a client for it.
-    func withServer<T: Sendable>(_ body: @Sendable (APIClient, ManifestorService) async throws -> T) async throws -> T {
-        let config = try ManifestorConfig.load(path: remote.config(name: "server", cache: "server-cache").path)
+    /// Runs the app on 127.0.0.1 with an OS-chosen port and hands `body` a client for it;
+    /// `extraConfig` is added to the config file (more sections, such as `argocd:`).
+    func withServer<T: Sendable>(extraConfig: String = "", _ body: @Sendable (APIClient, ManifestorService) async throws -> T) async throws -> T {
+        let config = try ManifestorConfig.load(path: remote.config(name: "server", cache: "server-cache", extra: extraConfig).path)
         let (app, service) = try buildApplication(ServerOptions(config: config, host: "127.0.0.1", port: 0, tokens: store))
         return try await app.test(.live) { client in
             let port = try #require(client.port)

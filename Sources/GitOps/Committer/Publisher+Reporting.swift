@@ -15,6 +15,11 @@ extension Publisher {
         var added: [String] = [], modified: [String] = [], removed: [String] = []
         for (path, exists) in built.touched.sorted(by: { $0.key < $1.key }) {
             let existed = ((try? before.blob(path)) ?? nil) != nil
+            if !existed, !exists {
+                // A directory removed whole: each of its files.
+                removed += ((try? before.files(under: path)) ?? [:]).keys.sorted().map { "\(path)/\($0)" }
+                continue
+            }
             switch (existed, exists) {
             case (false, true): added.append(path)
             case (true, true): modified.append(path)
