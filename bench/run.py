@@ -368,7 +368,7 @@ class Serve:
     commit, as a long-running server would have it). `server`: the git server it pushes to
     (bench.server, plain http, unless told; over https the config names the server's CA)."""
 
-    def __init__(self, bench, repo, base, commit, signed=False, server=None):
+    def __init__(self, bench, repo, base, commit, signed=False, server=None, extra=""):
         self.bench = bench
         server = server or bench.server
         work = tempfile.mkdtemp(prefix="serve-", dir=bench.work)
@@ -393,6 +393,7 @@ class Serve:
                        os.path.join(ROOT, "templates")))
             if signed:
                 f.write("signing: {sshKeyFile: %s}\n" % bench.signing_key)
+            f.write(extra)
         self.log_path = os.path.join(work, "serve.log")
         env = dict(os.environ)
         env.pop("MANIFESTOR_GIT_TOKEN", None)

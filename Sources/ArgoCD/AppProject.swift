@@ -12,11 +12,13 @@ public struct AppProject: KubeObject {
     public var clusterResourceWhitelist: [GroupKind]
     /// Namespaced kinds allowed; Argo CD allows every namespaced kind when this is absent.
     public var namespaceResourceWhitelist: [GroupKind]
+    /// Project roles, whose tokens (`argocd proj role create-token`) act within the project only.
+    public var roles: [ProjectRole]
 
     public init(metadata: ObjectMeta, sourceRepos: [String], destinations: [ApplicationDestination], description: String? = nil,
-                clusterResourceWhitelist: [GroupKind], namespaceResourceWhitelist: [GroupKind]) {
+                roles: [ProjectRole] = [], clusterResourceWhitelist: [GroupKind], namespaceResourceWhitelist: [GroupKind]) {
         self.metadata = metadata; self.sourceRepos = sourceRepos; self.destinations = destinations
-        self.description = description; self.clusterResourceWhitelist = clusterResourceWhitelist
+        self.description = description; self.roles = roles; self.clusterResourceWhitelist = clusterResourceWhitelist
         self.namespaceResourceWhitelist = namespaceResourceWhitelist
     }
 
@@ -26,9 +28,26 @@ public struct AppProject: KubeObject {
         spec.add("sourceRepos", strings: sourceRepos)
         spec.add("destinations", destinations)
         spec.add("description", description)
+        spec.add("roles", roles)
         spec.add("clusterResourceWhitelist", clusterResourceWhitelist)
         spec.add("namespaceResourceWhitelist", namespaceResourceWhitelist)
         return [("spec", spec.node)]
+    }
+}
+
+/// A role of an AppProject (`ProjectRole` in Argo CD's types): a name, a description, and
+/// Casbin policy lines `p, proj:<project>:<role>, <resource>, <action>, <project>/<object>, allow`.
+public struct ProjectRole: Sendable, Hashable, YAMLRepresentable {
+    public var name: String
+    public var description: String
+    public var policies: [String]
+
+    public init(name: String, description: String, policies: [String]) {
+        self.name = name; self.description = description; self.policies = policies
+    }
+
+    public var yamlNode: YAMLNode {
+        .mapping([("name", .string(name)), ("description", .string(description)), ("policies", .sequence(policies.map { .string($0) }))])
     }
 }
 

@@ -13,9 +13,19 @@ extension ArgoCDManifests {
             destinations: [previewNamespaceGlob, stagingNamespaceGlob, productionNamespaceGlob]
                 .map { ApplicationDestination(namespace: $0) },
             description: "Previews, staging and production of every project, from the gitops repository; rendered by manifestor argocd",
+            roles: [manifestorRole(s)],
             clusterResourceWhitelist: clusterScopedKinds,
             namespaceResourceWhitelist: namespacedKinds
         )
+    }
+
+    /// The role whose token Manifestor reads the project's Applications with (`argocd.tokenFile`):
+    /// `applications, get` on the project's Applications, which also lets it ask for a refresh
+    /// (`GET /api/v1/applications/{name}?refresh=normal`), and nothing else.
+    static func manifestorRole(_ s: ArgoCDSettings) -> ProjectRole {
+        ProjectRole(name: "manifestor",
+                    description: "Manifestor reads and refreshes this project's Applications (status, readiness, the promotion gate)",
+                    policies: ["p, proj:\(s.project):manifestor, applications, get, \(s.project)/*, allow"])
     }
 
     /// The control plane's own AppProject: the code repositories into `control-plane`, nothing

@@ -675,7 +675,8 @@ components:
       description: ready, to answer once the Application is ready or has failed (at most timeout); needs argocd.server (400 otherwise).
       schema:
         type: string
-        enum: [ready]
+        enum:
+          - ready
     WaitTimeout:
       name: timeout
       in: query
@@ -1200,7 +1201,10 @@ components:
         tags: {$ref: '#/components/schemas/Images'}
         gate:
           type: string
-          enum: [ready, forced, unchecked]
+          enum:
+            - ready
+            - forced
+            - unchecked
           description: ready when Argo CD reported the source ready at its last change, forced when force skipped that check, unchecked when no Argo CD is configured.
     History:
       type: object
