@@ -379,3 +379,36 @@ struct ArgoCDLoopTests {
         #expect(down.status == 2, "\(down.stdout) \(down.stderr)")
     }
 }
+
+@Suite("Argo CD config")
+struct ArgoCDConfigTests {
+    func load(_ argocd: String, environment: [String: String] = [:]) throws -> ManifestorConfig {
+        let dir = try RenderFixtures.temporaryDirectory()
+        try "s3cr3t-token\n".write(to: dir.appendingPathComponent("argocd.token"), atomically: true, encoding: .utf8)
+        try "hook-secret\n".write(to: dir.appendingPathComponent("hook.secret"), atomically: true, encoding: .utf8)
+        let file = dir.appendingPathComponent("m.yaml")
+        try "repository: {url: \(dir.path)/remote.git}\nargocd:\n\(argocd)".write(to: file, atomically: true, encoding: .utf8)
+        return try ManifestorConfig.load(path: file.path, environment: environment)
+    }
+
+    func rule(_ argocd: String, environment: [String: String] = [:]) -> String {
+        do { _ = try load(argocd, environment: environment); return "accepted" } catch { return "\(error)" }
+    }
+
+    @Test("argocd.server and the webhook must be http(s) URLs; a server needs a token; secrets are read at load and never shown")
+    func validation() throws {
+        let good = try load("  server: https://argocd.example/\n  tokenFile: argocd.token\n  applicationSetWebhook: http://appset:7000/api/webhook\n  webhookSecretFile: hook.secret\n")
+        let link = try #require(good.argocdLink)
+        #expect(link.server == "https://argocd.example" && link.token == "s3cr3t-token" && link.webhookSecret == "hook-secret")
+        #expect(!"\(link)".contains("s3cr3t") && !"\(link)".contains("hook-secret"))
+        #expect(try load("  namespace: argocd\n").argocdLink == nil, "no server and no webhook: no link")
+        #expect(try load("  server: http://argocd\n", environment: ["MANIFESTOR_ARGOCD_TOKEN": "from-env"]).argocdLink?.token == "from-env")
+        #expect(rule("  server: ftp://argocd\n  tokenFile: argocd.token\n").contains("argocd.server"))
+        #expect(rule("  server: https://user:pw@argocd\n  tokenFile: argocd.token\n").contains("no credentials"))
+        #expect(rule("  applicationSetWebhook: appset:7000\n").contains("argocd.applicationSetWebhook"))
+        #expect(rule("  server: https://argocd\n").contains("argocd.tokenFile"))
+        #expect(rule("  server: https://argocd\n  tokenFile: missing.token\n").contains("cannot read"))
+        #expect(rule("  server: https://argocd\n  tokenFile: argocd.token\n  timeoutSeconds: 0\n").contains("argocd.timeoutSeconds"))
+        #expect(rule("  server: https://argocd\n  tokenFile: argocd.token\n  sever: x\n").contains("sever"), "unknown keys are errors")
+    }
+}
