@@ -72,6 +72,7 @@ paths:
         '400': {$ref: '#/components/responses/Error'}
         '401': {$ref: '#/components/responses/Error'}
         '403': {$ref: '#/components/responses/Error'}
+        '409': {$ref: '#/components/responses/Error'}
         '404': {$ref: '#/components/responses/Error'}
         '503': {$ref: '#/components/responses/Unavailable'}
     delete:
@@ -354,6 +355,7 @@ paths:
         '400': {$ref: '#/components/responses/Error'}
         '401': {$ref: '#/components/responses/Error'}
         '403': {$ref: '#/components/responses/Error'}
+        '409': {$ref: '#/components/responses/Error'}
         '404': {$ref: '#/components/responses/Error'}
         '503': {$ref: '#/components/responses/Unavailable'}
   /api/environments/{env}/history:
@@ -503,6 +505,7 @@ paths:
         '400': {$ref: '#/components/responses/Error'}
         '401': {$ref: '#/components/responses/Error'}
         '403': {$ref: '#/components/responses/Error'}
+        '409': {$ref: '#/components/responses/Error'}
         '404': {$ref: '#/components/responses/Error'}
         '503': {$ref: '#/components/responses/Unavailable'}
   /api/projects/{project}/environments/{env}/history:
@@ -672,7 +675,7 @@ components:
       name: wait
       in: query
       required: false
-      description: ready, to answer once the Application is ready or has failed (at most timeout); needs argocd.server (400 otherwise).
+      description: ready, to answer once the Application is ready or has failed (at most timeout); needs argocd.server (409 wait_unavailable otherwise).
       schema:
         type: string
         enum:
@@ -681,7 +684,7 @@ components:
       name: timeout
       in: query
       required: false
-      description: Seconds wait=ready waits at most (default 60); only with wait.
+      description: Seconds wait=ready waits at most (default 60); read only with wait.
       schema:
         type: integer
         minimum: 1
@@ -821,7 +824,8 @@ components:
         to: {const: production}
         services:
           type: array
-          description: Only these services of the project; the others keep what the target runs.
+          uniqueItems: true
+          description: Only these services of the project; the others keep what the target runs. Each at most once.
           items:
             type: string
             pattern: '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$'
@@ -842,7 +846,7 @@ components:
           description: Promote even though Argo CD does not report the source ready (the gate); needs reason, recorded in the commit as Gate forced.
         reason:
           type: string
-          description: Why the promotion is forced (only with force); one line of 3 to 200 characters, into the commit's Gate trailer.
+          description: Why the promotion is forced (read only with force true, and then required); one line of 3 to 200 characters, into the commit's Gate trailer.
           minLength: 3
           maxLength: 200
     ProjectPromoteRequestToStaging:
@@ -857,7 +861,8 @@ components:
         to: {const: staging}
         services:
           type: array
-          description: Only these services of the project; the others keep what the target runs.
+          uniqueItems: true
+          description: Only these services of the project; the others keep what the target runs. Each at most once.
           items:
             type: string
             pattern: '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$'
@@ -878,7 +883,7 @@ components:
           description: Promote even though Argo CD does not report the source ready (the gate); needs reason, recorded in the commit as Gate forced.
         reason:
           type: string
-          description: Why the promotion is forced (only with force); one line of 3 to 200 characters, into the commit's Gate trailer.
+          description: Why the promotion is forced (read only with force true, and then required); one line of 3 to 200 characters, into the commit's Gate trailer.
           minLength: 3
           maxLength: 200
     PromoteRequest:
@@ -896,7 +901,8 @@ components:
         to: {const: production}
         services:
           type: array
-          description: Only these services; the others keep what the target runs.
+          uniqueItems: true
+          description: Only these services; the others keep what the target runs. Each at most once.
           items:
             type: string
             enum: [backend, frontend]
@@ -917,7 +923,7 @@ components:
           description: Promote even though Argo CD does not report the source ready (the gate); needs reason, recorded in the commit as Gate forced.
         reason:
           type: string
-          description: Why the promotion is forced (only with force); one line of 3 to 200 characters, into the commit's Gate trailer.
+          description: Why the promotion is forced (read only with force true, and then required); one line of 3 to 200 characters, into the commit's Gate trailer.
           minLength: 3
           maxLength: 200
     PromoteRequestToStaging:
@@ -932,7 +938,8 @@ components:
         to: {const: staging}
         services:
           type: array
-          description: Only these services; the others keep what the target runs.
+          uniqueItems: true
+          description: Only these services; the others keep what the target runs. Each at most once.
           items:
             type: string
             enum: [backend, frontend]
@@ -953,7 +960,7 @@ components:
           description: Promote even though Argo CD does not report the source ready (the gate); needs reason, recorded in the commit as Gate forced.
         reason:
           type: string
-          description: Why the promotion is forced (only with force); one line of 3 to 200 characters, into the commit's Gate trailer.
+          description: Why the promotion is forced (read only with force true, and then required); one line of 3 to 200 characters, into the commit's Gate trailer.
           minLength: 3
           maxLength: 200
     RollbackRequest:

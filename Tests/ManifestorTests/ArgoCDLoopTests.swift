@@ -308,7 +308,7 @@ struct ArgoCDLoopTests {
         }
     }
 
-    @Test("without argocd.server the gate is off (gate: unchecked), no status is read, and wait=ready is a 400")
+    @Test("without argocd.server the gate is off (gate: unchecked), no status is read, and wait=ready is a 409")
     func gateUnchecked() async throws {
         let h = try ServerHarness()
         try await h.withServer { api, _ in
@@ -321,7 +321,7 @@ struct ArgoCDLoopTests {
             let env = try await api.send("GET", "/api/environments/production", token: h.tokens["reader"]!)
             #expect(env.status == 200 && env.json?["status"] == nil)
             let wait = try await api.send("GET", "/api/environments/production?wait=ready", token: h.tokens["reader"]!)
-            #expect(wait.status == 400 && wait.errorCode == "wait_unavailable")
+            #expect(wait.status == 409 && wait.errorCode == "wait_unavailable")
         }
     }
 

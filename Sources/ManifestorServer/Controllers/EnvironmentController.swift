@@ -93,10 +93,8 @@ struct EnvironmentController {
         var operation = try Promote(from: body.from, to: body.to, services: body.services ?? [], allowTag: body.allowTag ?? false,
                                     requestedBy: body.requestedBy ?? caller.name, project: project, expected: body.expected)
         try operation.validate(try await service.catalog(of: project))
+        // `reason` is read only with `force: true`.
         if body.force == true { _ = try PromotionGate.forced(reason: body.reason) }
-        if body.reason != nil, body.force != true {
-            throw InputError(code: "invalid_reason", field: "reason", rule: "is taken only with force: true")
-        }
         if let link = service.argocd, link.readsStatus {
             operation.gate = try await link.gate(operation.from, project: project, force: body.force == true, reason: body.reason)
         }

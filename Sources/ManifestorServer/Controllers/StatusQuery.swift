@@ -13,10 +13,15 @@ struct StatusQuery {
 
     init(_ request: Request, link: ArgoCDLink?) throws {
         let parameters = request.uri.queryParameters
-        guard let wait = parameters.get("wait").map({ String($0) }) else {
-            if parameters.get("timeout") != nil {
-                throw APIError(.badRequest, code: "invalid_timeout", message: "timeout: is only taken with wait=ready")
+        // `timeout` is checked whenever given, and read only with `wait=ready`.
+        var seconds = Self.defaultTimeout
+        if let text = parameters.get("timeout") {
+            guard let value = Int(text), (1...Self.maxTimeout).contains(value) else {
+                throw APIError(.badRequest, code: "invalid_timeout", message: "timeout: must be a whole number of seconds from 1 to \(Self.maxTimeout)")
             }
+            seconds = value
+        }
+        guard let wait = parameters.get("wait").map({ String($0) }) else {
             self.wait = nil
             return
         }
@@ -24,14 +29,7 @@ struct StatusQuery {
             throw APIError(.badRequest, code: "invalid_wait", message: "wait: must be ready")
         }
         guard link?.readsStatus == true else {
-            throw APIError(.badRequest, code: "wait_unavailable", message: "wait: needs argocd.server in Manifestor's config, which names no Argo CD")
-        }
-        var seconds = Self.defaultTimeout
-        if let text = parameters.get("timeout") {
-            guard let value = Int(text), (1...Self.maxTimeout).contains(value) else {
-                throw APIError(.badRequest, code: "invalid_timeout", message: "timeout: must be a whole number of seconds from 1 to \(Self.maxTimeout)")
-            }
-            seconds = value
+            throw APIError(.conflict, code: "wait_unavailable", message: "wait: needs argocd.server in Manifestor's config, which names no Argo CD")
         }
         self.wait = .seconds(seconds)
     }
