@@ -135,9 +135,15 @@ extension Repository {
         defer { git_packbuilder_free(builder) }
         // One thread: the machine's other cores serve requests meanwhile.
         git_packbuilder_set_threads(builder, 1)
+        // Named as git names them, so that versions of the same file are deltas of each other.
+        let names = packNames(Set(ids))
         for id in ids {
             var oid = id.oid
-            try gitCall(operation) { git_packbuilder_insert(builder, &oid, nil) }
+            if let name = names[id] {
+                try gitCall(operation) { git_packbuilder_insert(builder, &oid, name) }
+            } else {
+                try gitCall(operation) { git_packbuilder_insert(builder, &oid, nil) }
+            }
         }
         let temporary = path + "/" + folder
         try? FileManager.default.removeItem(atPath: temporary)
