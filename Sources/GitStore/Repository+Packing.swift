@@ -135,11 +135,11 @@ extension Repository {
         defer { git_packbuilder_free(builder) }
         // One thread: the machine's other cores serve requests meanwhile.
         git_packbuilder_set_threads(builder, 1)
-        // Named as git names them, so that versions of the same file are deltas of each other.
-        let names = packNames(Set(ids))
-        for id in ids {
-            var oid = id.oid
-            if let name = names[id] {
+        // In history's order and named as git names them, so that each version of a file or a
+        // directory is a small delta of the one before (see `packOrder`).
+        for entry in packOrder(ids) {
+            var oid = entry.id.oid
+            if let name = entry.name {
                 try gitCall(operation) { git_packbuilder_insert(builder, &oid, name) }
             } else {
                 try gitCall(operation) { git_packbuilder_insert(builder, &oid, nil) }

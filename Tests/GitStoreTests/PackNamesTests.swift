@@ -18,7 +18,7 @@ import Testing
         return Data(bytes)
     }
 
-    @Test("the new objects are named by their path in the new commit; older objects and commits are not named")
+    @Test("the new objects follow their commit, named by their path in it; older objects and commits are not named")
     func namesFollowTheNewTrees() throws {
         let temp = try TemporaryDirectory()
         let repository = try Repository.openOrCreateBare(at: temp.sub("r.git"))
@@ -26,13 +26,15 @@ import Testing
         #expect(try repository.packLooseObjects() != nil)
         let second = try repository.commit(parent: first, [up("preview/b/deployment.yaml", "b: 1\n")])
         let loose = Set(PackDirectory.looseObjects(in: repository.objectsFolder, removeTemporaries: false).ids)
-        let names = repository.packNames(loose)
+        let order = repository.packOrder(Array(loose))
+        let names = Dictionary(uniqueKeysWithValues: order.compactMap { entry in entry.name.map { (entry.id, $0) } })
 
         let root = try #require(try repository.treeID(commit: second, path: ""))
         let preview = try #require(try repository.treeID(commit: second, path: "preview"))
         let b = try #require(try repository.treeID(commit: second, path: "preview/b"))
         let blob = try #require(try repository.entries(commit: second, path: "preview/b").first?.id)
         #expect(loose == [second, root, preview, b, blob])
+        #expect(order.map(\.id) == [second, root, preview, b, blob])
         #expect(names == [root: "", preview: "preview", b: "preview/b", blob: "preview/b/deployment.yaml"])
         // What the first commit wrote is packed already: nothing of it is among the names.
         #expect(try repository.treeID(commit: first, path: "preview/a").map { names[$0] } == .some(nil))
@@ -92,5 +94,23 @@ import Testing
         FileManager.default.createFile(atPath: input, contents: Data(ids.map { "\($0)\n" }.joined().utf8))
         let hash = try run("/bin/sh", ["-c", "git --git-dir \"$0\" pack-objects -q \"$1/pack\" < \"$1/ids\"", repository, folder])
         return folder + "/pack-" + hash.trimmingCharacters(in: .whitespacesAndNewlines) + ".pack"
+    }
+}
+
+extension PackNamesTests {
+    @Test("commits are placed newest first along the history, whatever order they come in; every id once")
+    func historyOrder() throws {
+        let temp = try TemporaryDirectory()
+        let repository = try Repository.openOrCreateBare(at: temp.sub("r.git"))
+        var line: [ObjectID] = []
+        for index in 0..<6 {
+            // The same second for all: the order must come from the parents, not the clock.
+            line.append(try repository.commit(parent: line.last, [up("preview/task-\(index)/a.yaml", "a: \(index)\n")]))
+        }
+        let ids = PackDirectory.looseObjects(in: repository.objectsFolder, removeTemporaries: false).ids
+        let order = repository.packOrder(ids.shuffled())
+        #expect(order.count == ids.count && Set(order.map(\.id)) == Set(ids))
+        #expect(order.map(\.id).filter(line.contains) == line.reversed())
+        #expect(order.filter { $0.name == "preview" }.count == 6)
     }
 }
