@@ -139,11 +139,7 @@ extension Repository {
         // directory is a small delta of the one before (see `packOrder`).
         for entry in packOrder(ids) {
             var oid = entry.id.oid
-            if let name = entry.name {
-                try gitCall(operation) { git_packbuilder_insert(builder, &oid, name) }
-            } else {
-                try gitCall(operation) { git_packbuilder_insert(builder, &oid, nil) }
-            }
+            try gitCall(operation) { git_packbuilder_insert(builder, &oid, entry.name) }
         }
         let temporary = path + "/" + folder
         try? FileManager.default.removeItem(atPath: temporary)
