@@ -20,14 +20,17 @@ public final class Committer: @unchecked Sendable {
         public var lockTimeoutSeconds: Double
         /// Signs every commit (SSH, `gpgsig`) when set.
         public var signer: SSHSigner?
-        /// The cache is packed once about this many loose objects are in it (`CachePacker`).
+        /// The cache is packed once about this many new objects are in it (`CachePacker`).
         public var packLooseObjects: Int
+        /// New objects are held in memory until packed instead of written as loose files
+        /// (`MemoryObjects`): what a long-running server wants. `drain()` packs them.
+        public var objectsInMemory = false
         /// Merges of packs up to this many objects run on the git thread; larger ones are
         /// written in the background (`CachePacker`).
         public var packInlineMergeObjects = 2_000
 
-        /// `repository.packLooseObjects`'s default: about 10 deploys' objects (loose trees are
-        /// stored uncompressed: about 1 MiB at 1,000 previews, 5 MiB at 10,000), packed in tens
+        /// `repository.packLooseObjects`'s default: about 10 deploys' objects (new trees are
+        /// held uncompressed: about 1 MiB at 1,000 previews, 5 MiB at 10,000), packed in tens
         /// of milliseconds.
         public static let defaultPackLooseObjects = 128
 
@@ -47,6 +50,7 @@ public final class Committer: @unchecked Sendable {
     }
 
     public let settings: Settings
+    private let logger: Logger
     private let queue: DispatchQueue
     private let batches: BatchQueue
     private let cache: CacheHandle
@@ -61,13 +65,14 @@ public final class Committer: @unchecked Sendable {
     public init(settings: Settings, catalog: @escaping @Sendable () throws -> Catalog, clock: @escaping @Sendable () -> Date = Date.init,
                 logger: Logger = Logger(label: "manifestor.committer"), metrics: any CommitterMetrics = NoCommitterMetrics()) {
         self.settings = settings
+        self.logger = logger
         queue = DispatchQueue(label: "manifestor.git.\(settings.branch)", qos: .userInitiated)
         batches = BatchQueue(maxBatch: settings.maxBatch)
         let reached = ReachedFlag()
         reads = ReadParts(settings: settings, logger: logger, reached: { reached.set() })
         cache = CacheHandle(remote: settings.remote, branch: settings.branch, directory: settings.cacheDirectory,
                             lockTimeoutSeconds: settings.lockTimeoutSeconds, packThreshold: settings.packLooseObjects,
-                            inlineMerge: settings.packInlineMergeObjects,
+                            inlineMerge: settings.packInlineMergeObjects, objectsInMemory: settings.objectsInMemory,
                             logger: logger, metrics: metrics,
                             tips: reads.tips, reached: { reached.set() })
         publisher = Publisher(cache: cache, settings: .init(author: settings.author, maxPushAttempts: settings.maxPushAttempts,
@@ -131,9 +136,22 @@ public final class Committer: @unchecked Sendable {
         (try? await reads.check.tip()) != nil
     }
 
-    /// Waits until everything queued so far has been answered.
+    /// Waits until everything queued so far has been answered; then, with objects held in
+    /// memory, packs them, so that the next start finds the cache current.
     public func drain() async {
         await batches.waitUntilIdle()
+        guard settings.objectsInMemory else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async { [self] in
+                do {
+                    try cache.withLock { try cache.packNow($0) }
+                } catch {
+                    logger.warning("could not pack the cache before stopping; the next start fetches what it lacks",
+                                   metadata: ["error": "\(error)"])
+                }
+                continuation.resume()
+            }
+        }
     }
 
     private func drainLoop() {

@@ -64,14 +64,29 @@ extension Repository {
         PackDirectory.removeLeftovers(repository: path, keeping: keeping)
     }
 
-    /// Writes every loose object into one new pack, then deletes those loose files. Nil when
-    /// there was nothing loose.
-    public func packLooseObjects(checkpoint: (PackingStage) -> Void = { _ in }) throws -> PackingReport? {
-        let ids = PackDirectory.looseObjects(in: objectsFolder, removeTemporaries: true).ids
-        guard !ids.isEmpty else { return nil }
+    /// Writes every new object (those held in memory and the loose files) into one new pack,
+    /// calls `installed` once the pack is in place (the caller may then name its objects in a
+    /// ref), then deletes those loose files and drops those objects from memory. Nil when there
+    /// was nothing new.
+    public func packNewObjects(checkpoint: (PackingStage) -> Void = { _ in },
+                               installed: () throws -> Void = {}) throws -> PackingReport? {
+        let loose = PackDirectory.looseObjects(in: objectsFolder, removeTemporaries: true).ids
+        let held = memoryObjects?.ids ?? []
+        guard !loose.isEmpty || !held.isEmpty else {
+            try installed()
+            return nil
+        }
+        let ids = Array(Set(loose).union(held))
         let name = try writePack(ids, checkpoint: checkpoint)
-        PackDirectory.removeLoose(ids, in: objectsFolder)
+        try installed()
+        PackDirectory.removeLoose(loose, in: objectsFolder)
+        memoryObjects?.remove(held)
         return PackingReport(pack: name, objects: ids.count, removed: ids.count)
+    }
+
+    /// `packNewObjects` without a ref to move.
+    public func packLooseObjects(checkpoint: (PackingStage) -> Void = { _ in }) throws -> PackingReport? {
+        try packNewObjects(checkpoint: checkpoint)
     }
 
     /// Writes the objects of `packs` into one new pack, then deletes those packs.

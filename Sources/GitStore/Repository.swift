@@ -16,6 +16,8 @@ public final class Repository {
     let treeEdits = TreeEditLog(capacity: 4_096)
     /// The loose-object writer (`StoredLooseObjects`), owned by libgit2's object database.
     var looseWriter: UnsafeMutablePointer<git_odb_backend>?
+    /// Where new objects go instead, when the folder keeps them in memory (`MemoryObjects`).
+    public internal(set) var memoryObjects: MemoryObjects?
 
     private init(pointer: OpaquePointer, path: String) {
         self.pointer = pointer
@@ -29,7 +31,9 @@ public final class Repository {
     /// Opens the bare repository at `path`, or creates it (with its parent folders) when the folder
     /// is missing or empty (apart from `*.lock` files), like `git init --bare` with `HEAD` on `refs/heads/main`.
     /// A folder that holds something else fails with `.notFound`; a non-bare repository with `.invalidInput`.
-    public static func openOrCreateBare(at path: String) throws -> Repository {
+    /// `objectsInMemory`: new objects are held in memory (`MemoryObjects`), shared with every other
+    /// instance of the folder in this process, until `packNewObjects` writes them.
+    public static func openOrCreateBare(at path: String, objectsInMemory: Bool = false) throws -> Repository {
         ensureLibgit2()
         let operation = "open"
         guard !path.isEmpty, !path.contains("\0") else {
@@ -67,6 +71,7 @@ public final class Repository {
                            operation: operation)
         }
         opened.looseWriter = try StoredLooseObjects.install(in: repository, operation: operation)
+        if objectsInMemory { try opened.attachMemoryObjects(create: true, operation: operation) }
         return opened
     }
 
@@ -80,8 +85,11 @@ public final class Repository {
                                     GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue | GIT_REPOSITORY_OPEN_BARE.rawValue, nil)
         }
         guard let repository else { throw GitError(kind: .other, message: "libgit2 returned no repository", operation: "open") }
-        return Repository(pointer: repository, path: path)
+        let opened = Repository(pointer: repository, path: path)
+        try opened.attachMemoryObjects(create: false, operation: "open")
+        return opened
     }
+
 
     // MARK: References
 
@@ -197,9 +205,10 @@ public final class Repository {
         var oid = id.oid
         return git_odb_exists(odb, &oid) == 1
     }
+}
 
-    // MARK: Commits
-
+/// Commits: reading them and walking their history.
+extension Repository {
     public func commit(_ id: ObjectID) throws -> CommitInfo {
         let commit = try lookupCommit(id, operation: "commit")
         defer { git_commit_free(commit) }

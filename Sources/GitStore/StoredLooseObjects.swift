@@ -3,7 +3,9 @@ import Foundation
 import GitWire
 
 /// An object database backend that writes loose objects as zlib streams of stored (uncompressed)
-/// deflate blocks, added to every `Repository` ahead of libgit2's own loose backend.
+/// deflate blocks, added to every `Repository` ahead of libgit2's own loose backend. A cache
+/// that holds its new objects in memory (`MemoryObjects`, the server's) writes none; a CLI
+/// run's cache does.
 ///
 /// libgit2 deflates each loose object it writes (at `Z_BEST_SPEED`) and inflates it again on every
 /// read. At 10,000 previews each commit writes a new 480 KB `preview/` tree, which is mostly

@@ -27,7 +27,10 @@ public final class ManifestorService: Sendable {
         self.metrics = metrics
         self.loadCatalog = catalog
         self.clock = clock
-        self.committer = Committer(settings: Committer.Settings(config: config), catalog: catalog, clock: clock, logger: logger, metrics: metrics)
+        var settings = Committer.Settings(config: config)
+        // A server runs for months: its new objects stay in memory until packed.
+        settings.objectsInMemory = true
+        self.committer = Committer(settings: settings, catalog: catalog, clock: clock, logger: logger, metrics: metrics)
         self.maxBodyBytes = config.server.maxBodyBytes ?? 64 * 1024
         self.refreshReads = true
         registry = config.makeRegistryClient()

@@ -39,6 +39,9 @@ struct CachePackingTests {
         #expect(metrics.runs >= 3, "packed again and again while the deploys went on (\(metrics.runs) runs)")
         #expect(metrics.merges >= 1, "packs were merged \(mode) (\(metrics.merges) merges)")
         try Self.expectOnRemote(remote, answered)
+        // Before the committer stops: the ref on disk may be behind, never ahead of the objects on disk.
+        try Self.expectConsistentCache(cache)
+        await committer.drain()
         try Self.expectHealthyCache(cache, remote: remote)
     }
 
@@ -89,7 +92,7 @@ struct CachePackingTests {
     }
 
     @Test("SIGKILL in the middle of packing, at each step: the next start uses the cache, the next deploy works, fsck passes",
-          arguments: ["loose-written", "loose-installed", "merge-written", "merge-installed"])
+          arguments: ["new-written", "new-installed", "merge-written", "merge-installed"])
     func killedWhilePacking(point: String) async throws {
         let h = try ServerHarness()
         let deployer = h.tokens["deployer"]!
@@ -121,6 +124,8 @@ struct CachePackingTests {
         #expect(paused, "packing reached \(point)")
         kill(first.process.processIdentifier, SIGKILL)
         #expect(first.waitForExit(seconds: 30) != nil)
+        // What the killed process left: objects held in memory are gone, and every ref names objects on disk.
+        try Self.expectConsistentCache(cache)
         let answered = await deploys.value
         #expect(!answered.isEmpty)
 
@@ -169,6 +174,7 @@ struct CachePackingTests {
         #expect(fm.fileExists(atPath: live.path), "the folder of a live process's merge is left alone")
         try fm.removeItem(at: live)
         try Self.expectOnRemote(remote, ["before": "", "after": after.commit!.hex])
+        await committer.drain()
         try Self.expectHealthyCache(cache, remote: remote, checkLoose: false)
     }
 
@@ -197,6 +203,8 @@ struct CachePackingTests {
             packLooseObjects: threshold)
         var tuned = settings
         tuned.packInlineMergeObjects = inlineMerge
+        // As the server runs: new objects in memory until packed.
+        tuned.objectsInMemory = true
         return Committer(settings: tuned, catalog: { catalog }, metrics: metrics)
     }
 
@@ -217,6 +225,13 @@ struct CachePackingTests {
             #expect(dirs.contains("task-\(task)"), "\(task) is on the remote")
             #expect(commit.count != 40 || history.contains(commit), "\(task)'s commit \(commit) is in main's history")
         }
+    }
+
+    /// `git fsck --strict` passes on the cache: every ref names a commit whose history is on disk.
+    static func expectConsistentCache(_ cache: URL) throws {
+        let repo = cache.appendingPathComponent("repo.git").path
+        let fsck = try run("git", ["--git-dir", repo, "fsck", "--strict", "--no-dangling"])
+        #expect(fsck.status == 0, "git fsck --strict: \(fsck.stdout)\(fsck.stderr)")
     }
 
     /// `git fsck --strict` passes on the cache, its tracking ref is the remote's tip, and (unless

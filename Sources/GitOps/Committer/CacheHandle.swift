@@ -25,12 +25,20 @@ final class CacheHandle {
     private let reached: () -> Void
     /// Where the remote was seen last, for reads (`TipRecord`).
     private let tips: TipRecord
+    /// New objects are held in memory until packed (`MemoryObjects`), not written as loose files.
+    let objectsInMemory: Bool
+    /// The last landed batch's head while its objects are held in memory only, and where the
+    /// tracking ref on disk was then: the ref on disk names only objects on disk, so it is moved
+    /// to `head` once they are packed. Nil when the ref on disk is current. Forgotten when the ref
+    /// on disk moved meanwhile (another committer of the folder, in this process or another).
+    private var memoryTip: (head: ObjectID, diskWas: ObjectID?)?
 
     var trackingRef: String { "refs/remotes/origin/\(branch)" }
 
     init(remote: RemoteOptions, branch: String, directory: URL, lockTimeoutSeconds: Double, packThreshold: Int,
-         inlineMerge: Int, logger: Logger, metrics: any CommitterMetrics, tips: TipRecord, reached: @escaping () -> Void) {
-        self.remote = remote; self.branch = branch; self.directory = directory
+         inlineMerge: Int, objectsInMemory: Bool = false, logger: Logger, metrics: any CommitterMetrics, tips: TipRecord,
+         reached: @escaping () -> Void) {
+        self.remote = remote; self.branch = branch; self.directory = directory; self.objectsInMemory = objectsInMemory
         self.lockTimeoutSeconds = lockTimeoutSeconds; self.logger = logger; self.metrics = metrics; self.reached = reached
         self.tips = tips
         packer = CachePacker(threshold: packThreshold, inlineMerge: inlineMerge, logger: logger, metrics: metrics)
@@ -42,7 +50,12 @@ final class CacheHandle {
         let lock = try CacheLock.acquire(path: directory.appendingPathComponent("manifestor.lock").path,
                                          timeoutSeconds: lockTimeoutSeconds)
         defer { lock.release() }
-        if lock.previousOwner != getpid() { packer.othersMayHaveWritten() }
+        if lock.previousOwner != getpid() {
+            packer.othersMayHaveWritten()
+            // Another process moved the ref on disk since, or not: either names a commit on disk
+            // that the remote had, and a push from it that is behind is refused and fetched.
+            memoryTip = nil
+        }
         let repo = try open()
         // Holding the cache's lock, no other process writes to it: a `*.lock` file or a
         // temporary push ref in it was left by a killed process and would block ref updates,
@@ -63,7 +76,7 @@ final class CacheHandle {
     /// be packed is logged; one left unusable is rebuilt from the remote by the next run.
     func maintain(_ repo: Repository, busy: Bool = false) {
         do {
-            if try packer.maintain(repo, busy: busy) { reopen = true }
+            if try packer.maintain(repo, busy: busy, installed: { try writeTip(repo) }) { reopen = true }
         } catch {
             if usable(repo) {
                 logger.warning("cache could not be packed; trying again later", metadata: ["error": "\(error)"])
@@ -72,6 +85,21 @@ final class CacheHandle {
                 rebuild = true
             }
         }
+    }
+
+    /// Packs every new object now and brings the tracking ref on disk to the last landed batch
+    /// (before the process stops, or a fetch).
+    func packNow(_ repo: Repository) throws {
+        try packer.packNow(repo, installed: { try writeTip(repo) })
+    }
+
+    /// Moves the tracking ref on disk to `memoryTip`, whose objects are on disk now.
+    private func writeTip(_ repo: Repository) throws {
+        guard let tip = memoryTip else { return }
+        memoryTip = nil
+        let onDisk = try repo.lookupReference(trackingRef)
+        guard onDisk == tip.diskWas, onDisk != tip.head else { return }
+        try repo.updateReference(trackingRef, to: tip.head, expected: onDisk, message: "manifestor: pushed batches")
     }
 
     /// Whether the tracking ref's commit and its `preview/` tree can be read.
@@ -87,7 +115,12 @@ final class CacheHandle {
 
     /// The tracking ref's commit (nil: the branch does not exist yet).
     func tip(_ repo: Repository) throws -> ObjectID? {
-        try repo.lookupReference(trackingRef)
+        let onDisk = try repo.lookupReference(trackingRef)
+        if let memoryTip {
+            if memoryTip.diskWas == onDisk { return memoryTip.head }
+            self.memoryTip = nil
+        }
+        return onDisk
     }
 
     /// The tracking ref's commit, fetched first when the cache has none.
@@ -99,6 +132,9 @@ final class CacheHandle {
     /// Brings the tracking ref to the remote's branch; returns it.
     @discardableResult
     func fetch(_ repo: Repository) throws -> ObjectID? {
+        // A fetch moves the ref on disk to the remote's tip without downloading what the cache
+        // already has: held in memory, it must be on disk first.
+        if (repo.memoryObjects?.count.objects ?? 0) > 0 || memoryTip != nil { try packNow(repo) }
         metrics.fetched()
         let start = ContinuousClock.now
         try repo.fetch(remote, refspecs: ["+refs/heads/\(branch):\(trackingRef)"])
@@ -129,7 +165,17 @@ final class CacheHandle {
     /// (task ids), is on the remote.
     func landed(_ repo: Repository, head: ObjectID, base: ObjectID?, previews: Set<String>) throws {
         reached()
-        try repo.updateReference(trackingRef, to: head, expected: base, message: "manifestor: pushed batch")
+        if objectsInMemory {
+            let current = try tip(repo)
+            let onDisk = try repo.lookupReference(trackingRef)
+            guard current == base else {
+                throw GitError(kind: .refused, message: "the tracking ref is at \(current?.short ?? "nothing"), not \(base?.short ?? "nothing")",
+                               operation: "landed")
+            }
+            memoryTip = (head, onDisk)
+        } else {
+            try repo.updateReference(trackingRef, to: head, expected: base, message: "manifestor: pushed batch")
+        }
         tips.landed(base: base, head: head, changed: previews)
         countPreviews(repo, at: head)
     }
@@ -147,6 +193,7 @@ final class CacheHandle {
         if rebuild {
             rebuild = false
             repository = nil
+            memoryTip = nil
             try? FileManager.default.removeItem(atPath: path)
         }
         if reopen {
@@ -155,15 +202,16 @@ final class CacheHandle {
         }
         if let repository { return repository }
         do {
-            let repo = try Repository.openOrCreateBare(at: path)
+            let repo = try Repository.openOrCreateBare(at: path, objectsInMemory: objectsInMemory)
             _ = try repo.lookupReference(trackingRef)
             repository = repo
             packer.othersMayHaveWritten()
             return repo
         } catch {
             logger.warning("cache unusable, rebuilding", metadata: ["path": "\(path)", "error": "\(error)"])
+            memoryTip = nil
             try? FileManager.default.removeItem(atPath: path)
-            let repo = try Repository.openOrCreateBare(at: path)
+            let repo = try Repository.openOrCreateBare(at: path, objectsInMemory: objectsInMemory)
             repository = repo
             packer.othersMayHaveWritten()
             return repo

@@ -2,24 +2,24 @@ import Foundation
 import GitStore
 import Logging
 
-/// Keeps the cache small while it serves: once about `threshold` loose objects (or
-/// `thresholdBytes` of loose files) are in it, they are written into one pack and deleted;
-/// then packs are merged geometrically (the smallest
+/// Keeps the cache small while it serves: once about `threshold` new objects (or
+/// `thresholdBytes` of them) are in it, held in memory (`MemoryObjects`) or as loose files (a
+/// CLI run's), they are written into one pack; then packs are merged geometrically (the smallest
 /// ones, whenever one is not at least twice the size of all smaller ones together), so their
 /// number grows with the logarithm of the history. Runs on the git thread, holding the cache's
 /// lock, between batches. A merge of more than `inlineMerge` objects (which re-computes every
 /// delta, about a tenth of a millisecond an object) is written on a queue of its own instead,
 /// while batches go on, and only moved in under the lock, so writes never wait for it.
 ///
-/// Counting loose objects is cheap: the 256 fan-out folders are walked only when this process
-/// cannot know the count (the repository was just opened, or another process held the lock
-/// since), and otherwise the objects this process wrote are added up as they are written.
+/// Counting is cheap: objects in memory are counted as they are written, and the 256 fan-out
+/// folders are walked only when this process cannot know the loose files (the repository was
+/// just opened, or another process held the lock since); the objects this process wrote loose
+/// are added up as they are written.
 final class CachePacker {
     /// Below this many loose objects, nothing is packed.
     let threshold: Int
-    /// Nor below this many bytes of loose files (loose trees are stored uncompressed: at 10,000
-    /// previews each commit's `preview/` tree is 480 KB, so the count alone would let about
-    /// 5 MiB pile up).
+    /// Nor below this many bytes of new objects (held uncompressed: at 10,000 previews each
+    /// commit's `preview/` tree is 480 KB, so the count alone would let about 5 MiB pile up).
     let thresholdBytes: Int
     /// Packs above this many objects are never merged again: merging re-computes every delta,
     /// so a merge of the whole history would stop writes for as long as that takes.
@@ -28,6 +28,8 @@ final class CachePacker {
     let inlineMerge: Int
     /// How many times the thresholds packing waits for while requests are queued.
     static let busyFactor = 32
+    /// The most bytes of new objects a burst of writes leaves unpacked.
+    static let busyBytes = 16 << 20
     private let background = BackgroundMerge()
     private let logger: Logger
     private let metrics: any CommitterMetrics
@@ -56,7 +58,8 @@ final class CachePacker {
     /// A fetch may have added a pack.
     func fetched() { fetchesSinceMergeCheck += 1 }
 
-    /// The loose objects in `repo` and their bytes, as far as this process knows.
+    /// The new objects in `repo` (loose files and those held in memory) and their bytes, as far
+    /// as this process knows.
     func looseEstimate(_ repo: Repository) -> (objects: Int, bytes: Int) {
         let identity = ObjectIdentifier(repo)
         if counted?.repository != identity {
@@ -67,7 +70,19 @@ final class CachePacker {
             counted = (identity, count, bytes, repo.looseWritten)
         }
         let now = repo.looseWritten
-        return (counted!.loose + now.objects - counted!.written.objects, counted!.bytes + now.bytes - counted!.written.bytes)
+        let held = repo.memoryObjects?.count ?? (objects: 0, bytes: 0)
+        return (counted!.loose + now.objects - counted!.written.objects + held.objects,
+                counted!.bytes + now.bytes - counted!.written.bytes + held.bytes)
+    }
+
+    /// Writes every new object into a pack now, whatever the thresholds say (a flush before the
+    /// process stops or fetches); `installed` as in `Repository.packNewObjects`.
+    func packNow(_ repo: Repository, installed: () throws -> Void) throws {
+        let start = ContinuousClock.now
+        counted = (ObjectIdentifier(repo), 0, 0, repo.looseWritten)
+        if let packed = try repo.packNewObjects(checkpoint: { checkpoint("new", $0) }, installed: installed) {
+            report(packed: packed, merged: nil, repo: repo, start: start)
+        }
     }
 
     /// The temporary folder of a background merge under way, which the lock holder must not
@@ -81,10 +96,11 @@ final class CachePacker {
     /// `busy`: requests are waiting. Packing then waits for many times the threshold, so that a
     /// burst of writes is not slowed by packing (and its memory) after every batch; the loose
     /// objects it leaves are packed once the queue is idle.
-    func maintain(_ repo: Repository, busy: Bool = false) throws -> Bool {
+    func maintain(_ repo: Repository, busy: Bool = false, installed: () throws -> Void = {}) throws -> Bool {
         let loose = looseEstimate(repo)
         let factor = busy ? Self.busyFactor : 1
-        let due = loose.objects >= threshold * factor || loose.bytes >= thresholdBytes * factor
+        // Objects held in memory count towards RSS: a burst holds at most `busyBytes` of them.
+        let due = loose.objects >= threshold * factor || loose.bytes >= min(thresholdBytes * factor, max(thresholdBytes, Self.busyBytes))
         let finished = background.takeFinished()
         let mergeCheck = fetchesSinceMergeCheck >= 16 || finished != nil
         guard due || mergeCheck else { return false }
@@ -92,7 +108,7 @@ final class CachePacker {
         var packed: PackingReport?
         if due {
             counted = (ObjectIdentifier(repo), 0, 0, repo.looseWritten)
-            packed = try repo.packLooseObjects(checkpoint: { checkpoint("loose", $0) })
+            packed = try repo.packNewObjects(checkpoint: { checkpoint("new", $0) }, installed: installed)
         }
         fetchesSinceMergeCheck = 0
         var merged: PackingReport?
@@ -112,13 +128,17 @@ final class CachePacker {
             }
         }
         if packed != nil || merged != nil {
-            metrics.cachePacked(looseObjects: packed?.objects ?? 0, mergedPacks: merged?.removed ?? 0, seconds: seconds(since: start))
-            logger.info("packed the cache", metadata: [
-                "loose_objects": "\(packed?.objects ?? 0)", "packs_merged": "\(merged?.removed ?? 0)",
-                "merged_objects": "\(merged?.objects ?? 0)", "packs": "\(repo.packs().count)",
-                "ms": "\(Int(seconds(since: start) * 1000))"])
+            report(packed: packed, merged: merged, repo: repo, start: start)
         }
         return merged != nil
+    }
+
+    private func report(packed: PackingReport?, merged: PackingReport?, repo: Repository, start: ContinuousClock.Instant) {
+        metrics.cachePacked(looseObjects: packed?.objects ?? 0, mergedPacks: merged?.removed ?? 0, seconds: seconds(since: start))
+        logger.info("packed the cache", metadata: [
+            "new_objects": "\(packed?.objects ?? 0)", "packs_merged": "\(merged?.removed ?? 0)",
+            "merged_objects": "\(merged?.objects ?? 0)", "packs": "\(repo.packs().count)",
+            "ms": "\(Int(seconds(since: start) * 1000))"])
     }
 
     /// The packs to merge, from `packs` (smallest first): the longest run of the smallest ones
