@@ -35,6 +35,12 @@ public final class MemoryObjects: @unchecked Sendable {
         }
     }
 
+    /// Sets up the store of the repository folder at `path` before any instance of it is opened,
+    /// so that every instance opened from now on in this process (a reader's too) shares it.
+    public static func prepare(repositoryAt path: String) {
+        _ = store(for: URL(fileURLWithPath: path).standardizedFileURL.path, create: true)
+    }
+
     nonisolated(unsafe) private static var registry: [String: MemoryObjects] = [:]
     private static let registryLock = NSLock()
 

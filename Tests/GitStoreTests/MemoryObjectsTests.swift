@@ -44,6 +44,19 @@ import Testing
         #expect(called)
     }
 
+    @Test("a reader's instance opened before the writer's shares the objects in memory once the folder was prepared")
+    func readerOpenedFirst() throws {
+        let temp = try TemporaryDirectory()
+        let path = temp.sub("r.git")
+        _ = try Repository.openOrCreateBare(at: path)
+        MemoryObjects.prepare(repositoryAt: path)
+        let reader = try Repository.openForReading(at: path)
+        let writer = try Repository.openOrCreateBare(at: path, objectsInMemory: true)
+        #expect(reader.memoryObjects === writer.memoryObjects)
+        let commit = try writer.commit(parent: nil, [up("README.md", "first reader\n")])
+        #expect(try reader.blob(commit: commit, path: "README.md") == Data("first reader\n".utf8))
+    }
+
     @Test("a folder opened without objectsInMemory writes loose files as before")
     func looseWithout() throws {
         let temp = try TemporaryDirectory()

@@ -42,6 +42,8 @@ final class CacheHandle {
         self.lockTimeoutSeconds = lockTimeoutSeconds; self.logger = logger; self.metrics = metrics; self.reached = reached
         self.tips = tips
         packer = CachePacker(threshold: packThreshold, inlineMerge: inlineMerge, logger: logger, metrics: metrics)
+        // Before any reader opens the folder: every instance of it must see the objects in memory.
+        if objectsInMemory { MemoryObjects.prepare(repositoryAt: directory.appendingPathComponent("repo.git").path) }
     }
 
     /// Runs `body` holding the cache's file lock, with the repository opened (or rebuilt).
