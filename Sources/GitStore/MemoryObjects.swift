@@ -24,13 +24,14 @@ public final class MemoryObjects: @unchecked Sendable {
     private var entries: [ObjectID: Entry] = [:]
     private var totalBytes = 0
 
-    /// The store of the repository folder `path` (absolute), created when `create` is set.
+    /// The store of the repository folder at `path`, created when `create` is set.
     static func store(for path: String, create: Bool) -> MemoryObjects? {
-        registryLock.withLock {
-            if let store = registry[path] { return store }
+        let key = URL(fileURLWithPath: path).standardizedFileURL.path
+        return registryLock.withLock {
+            if let store = registry[key] { return store }
             guard create else { return nil }
             let store = MemoryObjects()
-            registry[path] = store
+            registry[key] = store
             return store
         }
     }
@@ -38,7 +39,7 @@ public final class MemoryObjects: @unchecked Sendable {
     /// Sets up the store of the repository folder at `path` before any instance of it is opened,
     /// so that every instance opened from now on in this process (a reader's too) shares it.
     public static func prepare(repositoryAt path: String) {
-        _ = store(for: URL(fileURLWithPath: path).standardizedFileURL.path, create: true)
+        _ = store(for: path, create: true)
     }
 
     nonisolated(unsafe) private static var registry: [String: MemoryObjects] = [:]
@@ -57,11 +58,6 @@ public final class MemoryObjects: @unchecked Sendable {
                 if let entry = entries.removeValue(forKey: id) { totalBytes -= entry.data.count }
             }
         }
-    }
-
-    /// Drops everything (the cache folder is being rebuilt).
-    public func removeAll() {
-        lock.withLock { entries.removeAll(); totalBytes = 0 }
     }
 
     fileprivate func put(_ id: ObjectID, _ type: git_object_t, _ data: Data) {
@@ -120,8 +116,7 @@ extension Repository {
     /// Reads (and, with `create`, writes) through the folder's objects in memory; without
     /// `create`, only when some instance of this process keeps them so (a reader's instance).
     func attachMemoryObjects(create: Bool, operation: String) throws {
-        let key = URL(fileURLWithPath: path).standardizedFileURL.path
-        guard let store = MemoryObjects.store(for: key, create: create) else { return }
+        guard let store = MemoryObjects.store(for: path, create: create) else { return }
         try store.install(in: pointer, operation: operation)
         memoryObjects = store
     }

@@ -84,11 +84,6 @@ extension Repository {
         return PackingReport(pack: name, objects: ids.count, removed: ids.count)
     }
 
-    /// `packNewObjects` without a ref to move.
-    public func packLooseObjects(checkpoint: (PackingStage) -> Void = { _ in }) throws -> PackingReport? {
-        try packNewObjects(checkpoint: checkpoint)
-    }
-
     /// Writes the objects of `packs` into one new pack, then deletes those packs.
     public func mergePacks(_ packs: [PackInfo], checkpoint: (PackingStage) -> Void = { _ in }) throws -> PackingReport {
         let written = try writeMergedPack(packs, folder: PackDirectory.temporaryFolder, checkpoint: checkpoint)

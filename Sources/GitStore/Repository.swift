@@ -90,7 +90,6 @@ public final class Repository {
         return opened
     }
 
-
     // MARK: References
 
     /// The object a reference points to (following symbolic references), or nil when it does not exist.

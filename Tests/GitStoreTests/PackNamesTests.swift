@@ -23,7 +23,7 @@ import Testing
         let temp = try TemporaryDirectory()
         let repository = try Repository.openOrCreateBare(at: temp.sub("r.git"))
         let first = try repository.commit(parent: nil, [up("README.md", "hello\n"), up("preview/a/deployment.yaml", "a: 1\n")])
-        #expect(try repository.packLooseObjects() != nil)
+        #expect(try repository.packNewObjects() != nil)
         let second = try repository.commit(parent: first, [up("preview/b/deployment.yaml", "b: 1\n")])
         let loose = Set(PackDirectory.looseObjects(in: repository.objectsFolder, removeTemporaries: false).ids)
         let order = repository.packOrder(Array(loose))
@@ -71,7 +71,7 @@ import Testing
         let ids = PackDirectory.looseObjects(in: repository.objectsFolder, removeTemporaries: false).ids
         // The same objects packed by git without names: ordered by size, the deployments miss each other.
         let unnamed = try gitPack(path, ids, into: temp.sub("unnamed"))
-        let report = try #require(try repository.packLooseObjects())
+        let report = try #require(try repository.packNewObjects())
         let named = try deltas(of: deployments, inPack: "\(path)/objects/pack/\(report.pack).pack")
         #expect(try deltas(of: deployments, inPack: unnamed) <= 3)
         #expect(named >= 28, "\(named) of the 30 deployments are deltas")

@@ -36,7 +36,7 @@ final class CacheHandle {
     var trackingRef: String { "refs/remotes/origin/\(branch)" }
 
     init(remote: RemoteOptions, branch: String, directory: URL, lockTimeoutSeconds: Double, packThreshold: Int,
-         inlineMerge: Int, objectsInMemory: Bool = false, logger: Logger, metrics: any CommitterMetrics, tips: TipRecord,
+         inlineMerge: Int, objectsInMemory: Bool, logger: Logger, metrics: any CommitterMetrics, tips: TipRecord,
          reached: @escaping () -> Void) {
         self.remote = remote; self.branch = branch; self.directory = directory; self.objectsInMemory = objectsInMemory
         self.lockTimeoutSeconds = lockTimeoutSeconds; self.logger = logger; self.metrics = metrics; self.reached = reached
@@ -117,7 +117,12 @@ final class CacheHandle {
 
     /// The tracking ref's commit (nil: the branch does not exist yet).
     func tip(_ repo: Repository) throws -> ObjectID? {
-        let onDisk = try repo.lookupReference(trackingRef)
+        tip(onDisk: try repo.lookupReference(trackingRef))
+    }
+
+    /// The held head while the ref on disk is still `onDisk`'s value when it was held; else
+    /// (forgetting the held head) `onDisk`.
+    private func tip(onDisk: ObjectID?) -> ObjectID? {
         if let memoryTip {
             if memoryTip.diskWas == onDisk { return memoryTip.head }
             self.memoryTip = nil
@@ -168,8 +173,8 @@ final class CacheHandle {
     func landed(_ repo: Repository, head: ObjectID, base: ObjectID?, previews: Set<String>) throws {
         reached()
         if objectsInMemory {
-            let current = try tip(repo)
             let onDisk = try repo.lookupReference(trackingRef)
+            let current = tip(onDisk: onDisk)
             guard current == base else {
                 throw GitError(kind: .refused, message: "the tracking ref is at \(current?.short ?? "nothing"), not \(base?.short ?? "nothing")",
                                operation: "landed")

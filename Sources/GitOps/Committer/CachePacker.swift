@@ -79,10 +79,16 @@ final class CachePacker {
     /// process stops or fetches); `installed` as in `Repository.packNewObjects`.
     func packNow(_ repo: Repository, installed: () throws -> Void) throws {
         let start = ContinuousClock.now
-        counted = (ObjectIdentifier(repo), 0, 0, repo.looseWritten)
-        if let packed = try repo.packNewObjects(checkpoint: { checkpoint("new", $0) }, installed: installed) {
+        if let packed = try packNew(repo, installed: installed) {
             report(packed: packed, merged: nil, repo: repo, start: start)
         }
+    }
+
+    /// Packs the new objects, leaving the count as if it had (a failure too: the next attempt
+    /// then waits for `threshold` more objects).
+    private func packNew(_ repo: Repository, installed: () throws -> Void) throws -> PackingReport? {
+        counted = (ObjectIdentifier(repo), 0, 0, repo.looseWritten)
+        return try repo.packNewObjects(checkpoint: { checkpoint("new", $0) }, installed: installed)
     }
 
     /// The temporary folder of a background merge under way, which the lock holder must not
@@ -100,15 +106,15 @@ final class CachePacker {
         let loose = looseEstimate(repo)
         let factor = busy ? Self.busyFactor : 1
         // Objects held in memory count towards RSS: a burst holds at most `busyBytes` of them.
-        let due = loose.objects >= threshold * factor || loose.bytes >= min(thresholdBytes * factor, max(thresholdBytes, Self.busyBytes))
+        let byteLimit = busy ? max(thresholdBytes, min(thresholdBytes * factor, Self.busyBytes)) : thresholdBytes
+        let due = loose.objects >= threshold * factor || loose.bytes >= byteLimit
         let finished = background.takeFinished()
         let mergeCheck = fetchesSinceMergeCheck >= 16 || finished != nil
         guard due || mergeCheck else { return false }
         let start = ContinuousClock.now
         var packed: PackingReport?
         if due {
-            counted = (ObjectIdentifier(repo), 0, 0, repo.looseWritten)
-            packed = try repo.packNewObjects(checkpoint: { checkpoint("new", $0) }, installed: installed)
+            packed = try packNew(repo, installed: installed)
         }
         fetchesSinceMergeCheck = 0
         var merged: PackingReport?
